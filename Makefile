@@ -1,0 +1,61 @@
+# imgsched — build, test, run. Every target installs or builds what it needs.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/imgsched
+PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/storage/v1/storage.proto
+PROTO_HTTP := proto/imgsched/v1/schedule_http.yaml
+
+.PHONY: all build test test-short generate check-generate run bench bench-smoke vet fmt protoc clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/imgsched
+
+# protoc comes from Debian's protobuf-compiler; the Go plugins are pinned as
+# tools in go.mod and run with `go tool`.
+protoc:
+	@command -v protoc >/dev/null || { \
+	  echo "installing protobuf-compiler"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq protobuf-compiler >/dev/null; }
+
+generate: protoc
+	@mkdir -p .bin
+	$(GO) build -o .bin/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+	  github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+	PATH="$(CURDIR)/.bin:$$PATH" protoc -I proto \
+	  --go_out=paths=source_relative:proto \
+	  --go-grpc_out=paths=source_relative:proto \
+	  --grpc-gateway_out=paths=source_relative,grpc_api_configuration=$(PROTO_HTTP):proto \
+	  --openapiv2_out=grpc_api_configuration=$(PROTO_HTTP),json_names_for_fields=false:api/openapi \
+	  $(PROTO_SRC)
+	@rm -f api/openapi/imgsched/storage/v1/*.json; rmdir -p api/openapi/imgsched/storage/v1 2>/dev/null || true
+
+# check-generate fails when the committed generated code is not what
+# `make generate` produces.
+check-generate: generate
+	@git diff --exit-code -- proto api/openapi || { echo "generated code is stale: run make generate and commit"; exit 1; }
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go' | grep -v '\.pb\.')
+
+test:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+run:
+	$(GO) run ./cmd/imgsched dev
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./benchmarks/...
+
+clean:
+	rm -rf bin .bin

@@ -1,0 +1,38 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/imgsched/imgsched/cloud"
+	"github.com/imgsched/imgsched/cluster"
+	storagev1 "github.com/imgsched/imgsched/proto/imgsched/storage/v1"
+)
+
+// TokenValidator checks a Keystone token. Implementations cache; a token
+// that is invalid or expired yields an error wrapping cloud.ErrUnauthorized.
+type TokenValidator interface {
+	ValidateToken(ctx context.Context, token string) (cloud.Identity, error)
+}
+
+// ServerLookup finds a server whatever its project, so that the API can tell
+// "not yours" from "yours" itself. A server Nova does not know yields an
+// error wrapping cloud.ErrServerGone.
+type ServerLookup interface {
+	GetServer(ctx context.Context, serverID string) (cloud.Server, error)
+}
+
+// Store keeps the schedules; *cluster.Store implements it.
+type Store interface {
+	Get(ctx context.Context, serverID string) (*storagev1.Schedule, error)
+	Update(ctx context.Context, serverID string, fn cluster.UpdateFunc) (*storagev1.Schedule, error)
+	UpdateMany(ctx context.Context, incoming []*storagev1.Schedule, merge cluster.MergeFunc) ([]error, error)
+	Delete(ctx context.Context, serverID string) (bool, error)
+	List(ctx context.Context, opt cluster.ListOptions) ([]*storagev1.Schedule, string, error)
+}
+
+// Clock tells the time stamped on schedules; the service's clock may run
+// accelerated.
+type Clock interface {
+	Now() time.Time
+}
