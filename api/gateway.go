@@ -42,7 +42,7 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	}
 	native := runtime.NewServeMux(headers,
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions: protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			MarshalOptions: protojson.MarshalOptions{UseProtoNames: true},
 		}),
 	)
 	if err := imgschedv1.RegisterScheduleServiceHandler(ctx, native, conn); err != nil {
@@ -175,7 +175,11 @@ func writeFault(w http.ResponseWriter, code int, name, message string) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.Header().Del("Trailer")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]any{name: map[string]any{"message": message, "code": code}})
+	type body struct {
+		Message string `json:"message"`
+		Code    int    `json:"code"`
+	}
+	json.NewEncoder(w).Encode(map[string]body{name: {Message: message, Code: code}})
 }
 
 // novaError renders a failed call of the compatible resource as a Nova

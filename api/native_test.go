@@ -298,3 +298,41 @@ func TestSchedulesSurviveARestartOnTheSameDataDirectory(t *testing.T) {
 		t.Fatalf("after restart: %d %s, want %s", r.status, r.body, want)
 	}
 }
+
+func TestImportOverRESTTakesNewlineDelimitedBatches(t *testing.T) {
+	h := newHarness(t)
+	body := `{"schedules": [{"tenant_id": "t1", "server_id": "rest-1", "retention": 2}, {"tenant_id": "t1", "server_id": "rest-2", "retention": 0}]}
+{"schedules": [{"tenant_id": "t2", "server_id": "rest-3", "retention": 5, "day_of_week": "MONDAY"}]}
+`
+	r := h.do(t, "POST", "/v1/schedules:import", "tok-admin", []byte(body))
+	if r.status != 200 {
+		t.Fatalf("import: %d %s", r.status, r.body)
+	}
+	var imported int
+	var rejected []string
+	dec := json.NewDecoder(strings.NewReader(r.body))
+	for dec.More() {
+		var msg struct {
+			Result struct {
+				Imported int `json:"imported"`
+				Rejected []struct {
+					ServerID string `json:"server_id"`
+				} `json:"rejected"`
+			} `json:"result"`
+		}
+		if err := dec.Decode(&msg); err != nil {
+			t.Fatalf("answer %q: %v", r.body, err)
+		}
+		imported += msg.Result.Imported
+		for _, x := range msg.Result.Rejected {
+			rejected = append(rejected, x.ServerID)
+		}
+	}
+	if imported != 2 || fmt.Sprint(rejected) != "[rest-2]" {
+		t.Fatalf("imported %d, rejected %v; want 2 and [rest-2]\n%s", imported, rejected, r.body)
+	}
+	got := listAll(t, h, "tok-admin", &imgschedv1.ListSchedulesRequest{TenantId: "t2"})
+	if fmt.Sprint(got) != "[rest-3]" {
+		t.Fatalf("t2 lists %v", got)
+	}
+}

@@ -46,7 +46,9 @@ func (s *Store) updateChunk(ctx context.Context, chunk []*storagev1.Schedule, er
 	reads := make([]clientv3.Op, len(chunk))
 	for i, sc := range chunk {
 		keys[i] = s.scheduleKey(sc.GetServerId())
-		reads[i] = clientv3.OpGet(keys[i])
+		// Serializable, as in Update: the write transaction compares every
+		// revision read, so a stale read only costs the fallback.
+		reads[i] = clientv3.OpGet(keys[i], clientv3.WithSerializable())
 	}
 	resp, err := s.client.Txn(ctx).Then(reads...).Commit()
 	if err != nil {
