@@ -5,7 +5,7 @@ BIN := bin/imgsched
 PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/storage/v1/storage.proto
 PROTO_HTTP := proto/imgsched/v1/schedule_http.yaml
 
-.PHONY: all build test test-short generate check-generate run bench bench-smoke vet fmt protoc clean
+.PHONY: all build test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
 
 all: build
 
@@ -43,7 +43,15 @@ vet:
 fmt:
 	gofmt -l -w $$(git ls-files '*.go' | grep -v '\.pb\.')
 
-test:
+# test-deps installs what the tests drive besides Go: the Debian openstack
+# command line, which must work unchanged against the simulated cloud.
+test-deps:
+	@command -v openstack >/dev/null || { \
+	  echo "installing python3-openstackclient"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3-openstackclient >/dev/null; }
+
+test: test-deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...

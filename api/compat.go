@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/imgsched/imgsched/cluster"
-	storagev1 "github.com/imgsched/imgsched/proto/imgsched/storage/v1"
 	imgschedv1 "github.com/imgsched/imgsched/proto/imgsched/v1"
 )
 
@@ -47,12 +46,9 @@ func (c *compatService) SetImageSchedule(ctx context.Context, req *imgschedv1.Se
 	if err := c.tenantServer(ctx, req.GetTenantId(), req.GetServerId()); err != nil {
 		return nil, err
 	}
-	set := setting{tenantID: req.GetTenantId(), serverID: req.GetServerId(), retention: body.retention, day: body.day}
-	rec, err := c.deps.store.Update(ctx, set.serverID, func(cur *storagev1.Schedule) (*storagev1.Schedule, error) {
-		return set.merge(c.deps.clock.Now(), cur), nil
-	})
+	rec, err := c.deps.set(ctx, setting{tenantID: req.GetTenantId(), serverID: req.GetServerId(), retention: body.retention, day: body.day})
 	if err != nil {
-		return nil, storeUnavailable(err)
+		return nil, err
 	}
 	return toImageSchedule(rec), nil
 }
@@ -79,8 +75,8 @@ func (c *compatService) DeleteImageSchedule(ctx context.Context, req *imgschedv1
 	if err := c.tenantServer(ctx, req.GetTenantId(), req.GetServerId()); err != nil {
 		return nil, err
 	}
-	if _, err := c.deps.store.Delete(ctx, req.GetServerId()); err != nil {
-		return nil, storeUnavailable(err)
+	if err := c.deps.remove(ctx, req.GetServerId()); err != nil {
+		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }

@@ -22,12 +22,20 @@ type ServerLookup interface {
 	GetServer(ctx context.Context, serverID string) (cloud.Server, error)
 }
 
+// Trusts delegates a tenant user's authority to the service when a schedule
+// is enabled (Keystone trust tenancy), so that images are the tenant's.
+// Without it the service acts with its operator credentials.
+type Trusts interface {
+	CreateTrust(ctx context.Context, userToken string, id cloud.Identity) (string, error)
+	DeleteTrust(ctx context.Context, trustID string) error
+}
+
 // Store keeps the schedules; *cluster.Store implements it.
 type Store interface {
 	Get(ctx context.Context, serverID string) (*storagev1.Schedule, error)
 	Update(ctx context.Context, serverID string, fn cluster.UpdateFunc) (*storagev1.Schedule, error)
 	UpdateMany(ctx context.Context, incoming []*storagev1.Schedule, merge cluster.MergeFunc) ([]error, error)
-	Delete(ctx context.Context, serverID string) (bool, error)
+	Delete(ctx context.Context, serverID string) (*storagev1.Schedule, error)
 	List(ctx context.Context, opt cluster.ListOptions) ([]*storagev1.Schedule, string, error)
 }
 

@@ -15,6 +15,7 @@ type setting struct {
 	tenantID, serverID string
 	retention          uint32
 	day                imgschedv1.DayOfWeek
+	trust              delegation
 }
 
 // merge computes the record to store for s given the current one. Fields the
@@ -31,6 +32,7 @@ func (s setting) merge(now time.Time, current *storagev1.Schedule) *storagev1.Sc
 			next.State = imgschedv1.ScheduleState_ENABLED
 		}
 	}
+	s.trust.apply(next, s.tenantID)
 	next.TenantId = s.tenantID
 	next.ServerId = s.serverID
 	next.Retention = s.retention

@@ -52,11 +52,9 @@ func (s *scheduleService) SetSchedule(ctx context.Context, req *imgschedv1.SetSc
 	} else if _, err := serverOf(ctx, s.deps.servers, set.tenantID, set.serverID); err != nil {
 		return nil, err
 	}
-	rec, err := s.deps.store.Update(ctx, set.serverID, func(cur *storagev1.Schedule) (*storagev1.Schedule, error) {
-		return set.merge(s.deps.clock.Now(), cur), nil
-	})
+	rec, err := s.deps.set(ctx, set)
 	if err != nil {
-		return nil, storeUnavailable(err)
+		return nil, err
 	}
 	return toAPI(rec), nil
 }
@@ -114,8 +112,8 @@ func (s *scheduleService) DeleteSchedule(ctx context.Context, req *imgschedv1.De
 		}
 		return nil, err
 	}
-	if _, err := s.deps.store.Delete(ctx, req.GetServerId()); err != nil {
-		return nil, storeUnavailable(err)
+	if err := s.deps.remove(ctx, req.GetServerId()); err != nil {
+		return nil, err
 	}
 	return &emptypb.Empty{}, nil
 }

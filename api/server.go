@@ -27,6 +27,9 @@ type Config struct {
 	Store   Store
 	Tokens  TokenValidator
 	Servers ServerLookup
+	// Trusts, when set, delegates a trust from the tenant's user each time
+	// a schedule is enabled (trust tenancy); nil means operator tenancy.
+	Trusts Trusts
 	// Clock stamps schedules (default: the wall clock).
 	Clock Clock
 	// Ready reports whether the node can serve, for /readyz (default: ready).
@@ -42,6 +45,7 @@ type Config struct {
 type Server struct {
 	store   Store
 	servers ServerLookup
+	trusts  Trusts
 	clock   Clock
 	ready   func(ctx context.Context) error
 	log     *zap.Logger
@@ -60,7 +64,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Tokens == nil || cfg.Servers == nil {
 		return nil, errors.New("api: Store, Tokens and Servers are required")
 	}
-	s := &Server{store: cfg.Store, servers: cfg.Servers, clock: cfg.Clock, ready: cfg.Ready, log: cfg.Logger}
+	s := &Server{store: cfg.Store, servers: cfg.Servers, trusts: cfg.Trusts, clock: cfg.Clock, ready: cfg.Ready, log: cfg.Logger}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}

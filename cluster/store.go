@@ -201,23 +201,24 @@ func (s *Store) Update(ctx context.Context, serverID string, fn UpdateFunc) (*st
 	}
 }
 
-// Delete removes the schedule of serverID. It reports whether there was one.
-func (s *Store) Delete(ctx context.Context, serverID string) (bool, error) {
+// Delete removes the schedule of serverID and returns what it was, or nil
+// when there was none.
+func (s *Store) Delete(ctx context.Context, serverID string) (*storagev1.Schedule, error) {
 	key := s.scheduleKey(serverID)
 	// Linearizable: a stale "absent" here would skip a real schedule, and
 	// no compare would catch it.
 	resp, err := s.client.Get(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("cluster: read schedule %s: %w", serverID, err)
+		return nil, fmt.Errorf("cluster: read schedule %s: %w", serverID, err)
 	}
 	kvs := resp.Kvs
 	for {
 		if len(kvs) == 0 {
-			return false, nil
+			return nil, nil
 		}
 		current, err := decodeSchedule(kvs[0].Value)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		txn, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kvs[0].ModRevision)).
@@ -225,10 +226,10 @@ func (s *Store) Delete(ctx context.Context, serverID string) (bool, error) {
 			Else(clientv3.OpGet(key)).
 			Commit()
 		if err != nil {
-			return false, fmt.Errorf("cluster: delete schedule %s: %w", serverID, err)
+			return nil, fmt.Errorf("cluster: delete schedule %s: %w", serverID, err)
 		}
 		if txn.Succeeded {
-			return true, nil
+			return current, nil
 		}
 		kvs = txn.Responses[0].GetResponseRange().Kvs
 	}

@@ -65,12 +65,12 @@ func TestUpdateGetDelete(t *testing.T) {
 		t.Fatalf("get = %v, %v", got, err)
 	}
 	deleted, err := s.Delete(ctx, "srv-1")
-	if err != nil || !deleted {
-		t.Fatalf("delete = %v, %v; want true", deleted, err)
+	if err != nil || deleted.GetRetention() != 3 {
+		t.Fatalf("delete = %v, %v; want the deleted schedule", deleted, err)
 	}
 	deleted, err = s.Delete(ctx, "srv-1")
-	if err != nil || deleted {
-		t.Fatalf("second delete = %v, %v; want false, nil", deleted, err)
+	if err != nil || deleted != nil {
+		t.Fatalf("second delete = %v, %v; want nil, nil", deleted, err)
 	}
 	if n := countKeys(t, s, s.Prefix()+"/t/"); n != 0 {
 		t.Fatalf("tenant index keeps %d keys after delete", n)

@@ -18,7 +18,10 @@ func openstackCLI(t *testing.T) string {
 	if p, err := exec.LookPath("openstack"); err == nil {
 		return p
 	}
-	out, err := exec.Command("apt-get", "install", "-y", "python3-openstackclient").CombinedOutput()
+	// A fresh machine may have no package lists yet.
+	update, _ := exec.Command("apt-get", "update", "-qq").CombinedOutput()
+	out, err := exec.Command("apt-get", "install", "-y", "-qq", "python3-openstackclient").CombinedOutput()
+	out = append(update, out...)
 	if p, lookErr := exec.LookPath("openstack"); lookErr == nil {
 		return p
 	}

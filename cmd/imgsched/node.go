@@ -128,10 +128,15 @@ func runNode(ctx context.Context, cfg nodeConfig, log *zap.Logger, cloud *openst
 
 // serveAPI serves the API until ctx is done.
 func (n *node) serveAPI(ctx context.Context, cloud *openstack.Client, clock api.Clock) error {
+	var trusts api.Trusts
+	if cloud.Tenancy() == openstack.TenancyTrust {
+		trusts = cloud
+	}
 	srv, err := api.New(api.Config{
 		Store:      n.store,
 		Tokens:     cloud,
 		Servers:    cloud,
+		Trusts:     trusts,
 		Clock:      clock,
 		Ready:      n.ready,
 		Registerer: n.registry,

@@ -39,7 +39,9 @@ type Schedule struct {
 	UpdateTime int64 `protobuf:"varint,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// trust_id is the Keystone trust the tenant delegated when enabling the
 	// schedule; empty means the service acts with operator credentials.
-	TrustId       string `protobuf:"bytes,8,opt,name=trust_id,json=trustId,proto3" json:"trust_id,omitempty"`
+	TrustId string `protobuf:"bytes,8,opt,name=trust_id,json=trustId,proto3" json:"trust_id,omitempty"`
+	// trustor_user_id is the Keystone user who delegated trust_id.
+	TrustorUserId string `protobuf:"bytes,9,opt,name=trustor_user_id,json=trustorUserId,proto3" json:"trustor_user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -130,11 +132,18 @@ func (x *Schedule) GetTrustId() string {
 	return ""
 }
 
+func (x *Schedule) GetTrustorUserId() string {
+	if x != nil {
+		return x.TrustorUserId
+	}
+	return ""
+}
+
 var File_imgsched_storage_v1_storage_proto protoreflect.FileDescriptor
 
 const file_imgsched_storage_v1_storage_proto_rawDesc = "" +
 	"\n" +
-	"!imgsched/storage/v1/storage.proto\x12\x13imgsched.storage.v1\x1a\x1aimgsched/v1/schedule.proto\"\xa9\x02\n" +
+	"!imgsched/storage/v1/storage.proto\x12\x13imgsched.storage.v1\x1a\x1aimgsched/v1/schedule.proto\"\xd1\x02\n" +
 	"\bSchedule\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12\x1c\n" +
@@ -145,7 +154,8 @@ const file_imgsched_storage_v1_storage_proto_rawDesc = "" +
 	"createTime\x12\x1f\n" +
 	"\vupdate_time\x18\a \x01(\x03R\n" +
 	"updateTime\x12\x19\n" +
-	"\btrust_id\x18\b \x01(\tR\atrustIdBBZ@github.com/imgsched/imgsched/proto/imgsched/storage/v1;storagev1b\x06proto3"
+	"\btrust_id\x18\b \x01(\tR\atrustId\x12&\n" +
+	"\x0ftrustor_user_id\x18\t \x01(\tR\rtrustorUserIdBBZ@github.com/imgsched/imgsched/proto/imgsched/storage/v1;storagev1b\x06proto3"
 
 var (
 	file_imgsched_storage_v1_storage_proto_rawDescOnce sync.Once
