@@ -107,8 +107,14 @@ func (p *devProcess) stop(t *testing.T) {
 
 func (p *devProcess) cli(t *testing.T, bin string, args ...string) (string, error) {
 	t.Helper()
+	return p.cliAs(t, bin, devDemoCloud, args...)
+}
+
+// cliAs runs a client command with the credentials of a clouds.yaml entry.
+func (p *devProcess) cliAs(t *testing.T, bin, cloud string, args ...string) (string, error) {
+	t.Helper()
 	cmd := exec.Command(bin, append(args, "--addr", p.grpc)...)
-	cmd.Env = append(os.Environ(), "OS_CLIENT_CONFIG_FILE="+p.cloudsFile, "OS_CLOUD="+devDemoCloud)
+	cmd.Env = append(os.Environ(), "OS_CLIENT_CONFIG_FILE="+p.cloudsFile, "OS_CLOUD="+cloud)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -207,6 +213,46 @@ func TestDevServesTheAPIAndKeepsSchedulesAcrossARestart(t *testing.T) {
 	out, err = p.cli(t, bin, "schedule", "list")
 	if err != nil || strings.Contains(out, p.servers[0]) || strings.Contains(out, p.servers[1]) {
 		t.Fatalf("schedules remain after disable and DELETE: %v\n%s", err, out)
+	}
+	p.stop(t)
+}
+
+func TestImportReadsACSVAndReportsRejectedLines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	p := startDev(t, bin, t.TempDir())
+	var csv strings.Builder
+	csv.WriteString("tenant_id,server_id,retention,day_of_week\n")
+	for i := 0; i < 2500; i++ {
+		day := ""
+		if i%5 == 0 {
+			day = ",saturday"
+		}
+		fmt.Fprintf(&csv, "fleet-%d,fleet-server-%04d,%d%s\n", i%4, i, 1+i%9, day)
+	}
+	csv.WriteString("fleet-1,fleet-server-bad,0\n")
+	file := filepath.Join(t.TempDir(), "fleet.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.cliAs(t, bin, devAdminCloud, "schedule", "import", file, "--batch", "700")
+	if err == nil || !strings.Contains(out, "imported 2500 schedules, rejected 1") ||
+		!strings.Contains(out, "line 2502 (fleet-server-bad): The retention value 0 is not allowed") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	out, err = p.cliAs(t, bin, devAdminCloud, "schedule", "list", "--tenant", "fleet-2", "--all", "-o", "json")
+	if err != nil {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	var listed []json.RawMessage
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) != 625 {
+		t.Fatalf("fleet-2 lists %d schedules (%v), want 625", len(listed), err)
+	}
+	out, err = p.cli(t, bin, "schedule", "import", file)
+	if err == nil || !strings.Contains(out, "importing schedules needs the admin role") {
+		t.Fatalf("a member importing: %v\n%s", err, out)
 	}
 	p.stop(t)
 }
