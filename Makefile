@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/imgsched
-PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/storage/v1/storage.proto
+PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/v1/runs.proto proto/imgsched/storage/v1/storage.proto proto/imgsched/storage/v1/runs.proto
 PROTO_HTTP := proto/imgsched/v1/schedule_http.yaml
 
 .PHONY: all build test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
@@ -28,9 +28,9 @@ generate: protoc
 	  --go_out=paths=source_relative:proto \
 	  --go-grpc_out=paths=source_relative:proto \
 	  --grpc-gateway_out=paths=source_relative,grpc_api_configuration=$(PROTO_HTTP):proto \
-	  --openapiv2_out=grpc_api_configuration=$(PROTO_HTTP),json_names_for_fields=false:api/openapi \
+	  --openapiv2_out=grpc_api_configuration=$(PROTO_HTTP),json_names_for_fields=false,allow_merge=true,merge_file_name=imgsched:api/openapi \
 	  $(PROTO_SRC)
-	@rm -f api/openapi/imgsched/storage/v1/*.json; rmdir -p api/openapi/imgsched/storage/v1 2>/dev/null || true
+	@rm -rf api/openapi/imgsched/storage
 
 # check-generate fails when the committed generated code is not what
 # `make generate` produces.

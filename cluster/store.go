@@ -122,6 +122,10 @@ func (s *Store) Shards() int { return s.shards }
 // Prefix returns the etcd key prefix.
 func (s *Store) Prefix() string { return s.keys.prefix }
 
+func (s *Store) runsKey(serverID string) string {
+	return s.keys.runs(sharding.Shard(serverID, s.shards), serverID)
+}
+
 func (s *Store) scheduleKey(serverID string) string {
 	return s.keys.schedule(sharding.Shard(serverID, s.shards), serverID)
 }
@@ -222,7 +226,9 @@ func (s *Store) Delete(ctx context.Context, serverID string) (*storagev1.Schedul
 		}
 		txn, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kvs[0].ModRevision)).
-			Then(clientv3.OpDelete(key), clientv3.OpDelete(s.keys.tenantSchedule(current.GetTenantId(), serverID))).
+			// The runs go with the schedule: the engine stops at its next look.
+			Then(clientv3.OpDelete(key), clientv3.OpDelete(s.keys.tenantSchedule(current.GetTenantId(), serverID)),
+				clientv3.OpDelete(s.runsKey(serverID))).
 			Else(clientv3.OpGet(key)).
 			Commit()
 		if err != nil {

@@ -6,5 +6,5 @@ import _ "embed"
 
 // JSON is the OpenAPI v2 document of the imgsched.v1 REST API.
 //
-//go:embed imgsched/v1/schedule.swagger.json
+//go:embed imgsched.swagger.json
 var JSON []byte

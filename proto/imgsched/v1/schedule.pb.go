@@ -202,12 +202,20 @@ type Schedule struct {
 	// day_of_week is set for weekly schedules, unset for daily ones.
 	DayOfWeek DayOfWeek `protobuf:"varint,4,opt,name=day_of_week,json=dayOfWeek,proto3,enum=imgsched.v1.DayOfWeek" json:"day_of_week,omitempty"`
 	// kind is derived from day_of_week.
-	Kind          ScheduleKind           `protobuf:"varint,5,opt,name=kind,proto3,enum=imgsched.v1.ScheduleKind" json:"kind,omitempty"`
-	State         ScheduleState          `protobuf:"varint,6,opt,name=state,proto3,enum=imgsched.v1.ScheduleState" json:"state,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Kind       ScheduleKind           `protobuf:"varint,5,opt,name=kind,proto3,enum=imgsched.v1.ScheduleKind" json:"kind,omitempty"`
+	State      ScheduleState          `protobuf:"varint,6,opt,name=state,proto3,enum=imgsched.v1.ScheduleState" json:"state,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// next_run_time is when the service plans the next image (set once the
+	// engine placed the schedule).
+	NextRunTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_run_time,json=nextRunTime,proto3" json:"next_run_time,omitempty"`
+	// missed_windows counts consecutive windows that ended without an image;
+	// two or more raise an alert.
+	MissedWindows uint32 `protobuf:"varint,10,opt,name=missed_windows,json=missedWindows,proto3" json:"missed_windows,omitempty"`
+	// server_gone_time is when the engine found the server deleted.
+	ServerGoneTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=server_gone_time,json=serverGoneTime,proto3" json:"server_gone_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Schedule) Reset() {
@@ -292,6 +300,27 @@ func (x *Schedule) GetCreateTime() *timestamppb.Timestamp {
 func (x *Schedule) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Schedule) GetNextRunTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRunTime
+	}
+	return nil
+}
+
+func (x *Schedule) GetMissedWindows() uint32 {
+	if x != nil {
+		return x.MissedWindows
+	}
+	return 0
+}
+
+func (x *Schedule) GetServerGoneTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ServerGoneTime
 	}
 	return nil
 }
@@ -1019,7 +1048,7 @@ var File_imgsched_v1_schedule_proto protoreflect.FileDescriptor
 
 const file_imgsched_v1_schedule_proto_rawDesc = "" +
 	"\n" +
-	"\x1aimgsched/v1/schedule.proto\x12\vimgsched.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf5\x02\n" +
+	"\x1aimgsched/v1/schedule.proto\x12\vimgsched.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x04\n" +
 	"\bSchedule\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12\x1c\n" +
@@ -1030,7 +1059,11 @@ const file_imgsched_v1_schedule_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xa4\x01\n" +
+	"updateTime\x12>\n" +
+	"\rnext_run_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vnextRunTime\x12%\n" +
+	"\x0emissed_windows\x18\n" +
+	" \x01(\rR\rmissedWindows\x12D\n" +
+	"\x10server_gone_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x0eserverGoneTime\"\xa4\x01\n" +
 	"\x12SetScheduleRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12\x1c\n" +
@@ -1151,35 +1184,37 @@ var file_imgsched_v1_schedule_proto_depIdxs = []int32{
 	2,  // 2: imgsched.v1.Schedule.state:type_name -> imgsched.v1.ScheduleState
 	17, // 3: imgsched.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
 	17, // 4: imgsched.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: imgsched.v1.SetScheduleRequest.day_of_week:type_name -> imgsched.v1.DayOfWeek
-	1,  // 6: imgsched.v1.ListSchedulesRequest.kind:type_name -> imgsched.v1.ScheduleKind
-	0,  // 7: imgsched.v1.ListSchedulesRequest.day_of_week:type_name -> imgsched.v1.DayOfWeek
-	2,  // 8: imgsched.v1.ListSchedulesRequest.state:type_name -> imgsched.v1.ScheduleState
-	3,  // 9: imgsched.v1.ListSchedulesResponse.schedules:type_name -> imgsched.v1.Schedule
-	4,  // 10: imgsched.v1.ImportSchedulesRequest.schedules:type_name -> imgsched.v1.SetScheduleRequest
-	11, // 11: imgsched.v1.ImportSchedulesResponse.rejected:type_name -> imgsched.v1.ImportError
-	12, // 12: imgsched.v1.ImageScheduleResponse.image_schedule:type_name -> imgsched.v1.ImageSchedule
-	4,  // 13: imgsched.v1.ScheduleService.SetSchedule:input_type -> imgsched.v1.SetScheduleRequest
-	5,  // 14: imgsched.v1.ScheduleService.GetSchedule:input_type -> imgsched.v1.GetScheduleRequest
-	6,  // 15: imgsched.v1.ScheduleService.DeleteSchedule:input_type -> imgsched.v1.DeleteScheduleRequest
-	7,  // 16: imgsched.v1.ScheduleService.ListSchedules:input_type -> imgsched.v1.ListSchedulesRequest
-	9,  // 17: imgsched.v1.ScheduleService.ImportSchedules:input_type -> imgsched.v1.ImportSchedulesRequest
-	14, // 18: imgsched.v1.ImageScheduleService.SetImageSchedule:input_type -> imgsched.v1.SetImageScheduleRequest
-	15, // 19: imgsched.v1.ImageScheduleService.GetImageSchedule:input_type -> imgsched.v1.GetImageScheduleRequest
-	16, // 20: imgsched.v1.ImageScheduleService.DeleteImageSchedule:input_type -> imgsched.v1.DeleteImageScheduleRequest
-	3,  // 21: imgsched.v1.ScheduleService.SetSchedule:output_type -> imgsched.v1.Schedule
-	3,  // 22: imgsched.v1.ScheduleService.GetSchedule:output_type -> imgsched.v1.Schedule
-	18, // 23: imgsched.v1.ScheduleService.DeleteSchedule:output_type -> google.protobuf.Empty
-	8,  // 24: imgsched.v1.ScheduleService.ListSchedules:output_type -> imgsched.v1.ListSchedulesResponse
-	10, // 25: imgsched.v1.ScheduleService.ImportSchedules:output_type -> imgsched.v1.ImportSchedulesResponse
-	13, // 26: imgsched.v1.ImageScheduleService.SetImageSchedule:output_type -> imgsched.v1.ImageScheduleResponse
-	13, // 27: imgsched.v1.ImageScheduleService.GetImageSchedule:output_type -> imgsched.v1.ImageScheduleResponse
-	18, // 28: imgsched.v1.ImageScheduleService.DeleteImageSchedule:output_type -> google.protobuf.Empty
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	17, // 5: imgsched.v1.Schedule.next_run_time:type_name -> google.protobuf.Timestamp
+	17, // 6: imgsched.v1.Schedule.server_gone_time:type_name -> google.protobuf.Timestamp
+	0,  // 7: imgsched.v1.SetScheduleRequest.day_of_week:type_name -> imgsched.v1.DayOfWeek
+	1,  // 8: imgsched.v1.ListSchedulesRequest.kind:type_name -> imgsched.v1.ScheduleKind
+	0,  // 9: imgsched.v1.ListSchedulesRequest.day_of_week:type_name -> imgsched.v1.DayOfWeek
+	2,  // 10: imgsched.v1.ListSchedulesRequest.state:type_name -> imgsched.v1.ScheduleState
+	3,  // 11: imgsched.v1.ListSchedulesResponse.schedules:type_name -> imgsched.v1.Schedule
+	4,  // 12: imgsched.v1.ImportSchedulesRequest.schedules:type_name -> imgsched.v1.SetScheduleRequest
+	11, // 13: imgsched.v1.ImportSchedulesResponse.rejected:type_name -> imgsched.v1.ImportError
+	12, // 14: imgsched.v1.ImageScheduleResponse.image_schedule:type_name -> imgsched.v1.ImageSchedule
+	4,  // 15: imgsched.v1.ScheduleService.SetSchedule:input_type -> imgsched.v1.SetScheduleRequest
+	5,  // 16: imgsched.v1.ScheduleService.GetSchedule:input_type -> imgsched.v1.GetScheduleRequest
+	6,  // 17: imgsched.v1.ScheduleService.DeleteSchedule:input_type -> imgsched.v1.DeleteScheduleRequest
+	7,  // 18: imgsched.v1.ScheduleService.ListSchedules:input_type -> imgsched.v1.ListSchedulesRequest
+	9,  // 19: imgsched.v1.ScheduleService.ImportSchedules:input_type -> imgsched.v1.ImportSchedulesRequest
+	14, // 20: imgsched.v1.ImageScheduleService.SetImageSchedule:input_type -> imgsched.v1.SetImageScheduleRequest
+	15, // 21: imgsched.v1.ImageScheduleService.GetImageSchedule:input_type -> imgsched.v1.GetImageScheduleRequest
+	16, // 22: imgsched.v1.ImageScheduleService.DeleteImageSchedule:input_type -> imgsched.v1.DeleteImageScheduleRequest
+	3,  // 23: imgsched.v1.ScheduleService.SetSchedule:output_type -> imgsched.v1.Schedule
+	3,  // 24: imgsched.v1.ScheduleService.GetSchedule:output_type -> imgsched.v1.Schedule
+	18, // 25: imgsched.v1.ScheduleService.DeleteSchedule:output_type -> google.protobuf.Empty
+	8,  // 26: imgsched.v1.ScheduleService.ListSchedules:output_type -> imgsched.v1.ListSchedulesResponse
+	10, // 27: imgsched.v1.ScheduleService.ImportSchedules:output_type -> imgsched.v1.ImportSchedulesResponse
+	13, // 28: imgsched.v1.ImageScheduleService.SetImageSchedule:output_type -> imgsched.v1.ImageScheduleResponse
+	13, // 29: imgsched.v1.ImageScheduleService.GetImageSchedule:output_type -> imgsched.v1.ImageScheduleResponse
+	18, // 30: imgsched.v1.ImageScheduleService.DeleteImageSchedule:output_type -> google.protobuf.Empty
+	23, // [23:31] is the sub-list for method output_type
+	15, // [15:23] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_imgsched_v1_schedule_proto_init() }

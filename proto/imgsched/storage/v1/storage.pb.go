@@ -42,6 +42,12 @@ type Schedule struct {
 	TrustId string `protobuf:"bytes,8,opt,name=trust_id,json=trustId,proto3" json:"trust_id,omitempty"`
 	// trustor_user_id is the Keystone user who delegated trust_id.
 	TrustorUserId string `protobuf:"bytes,9,opt,name=trustor_user_id,json=trustorUserId,proto3" json:"trustor_user_id,omitempty"`
+	// run_now_at, when later than the engine last handled, asks for this
+	// window's image now (if the window has none yet).
+	RunNowAt int64 `protobuf:"varint,10,opt,name=run_now_at,json=runNowAt,proto3" json:"run_now_at,omitempty"`
+	// server_gone_at is when the engine found the server deleted; the
+	// schedule is removed a grace period later.
+	ServerGoneAt  int64 `protobuf:"varint,11,opt,name=server_gone_at,json=serverGoneAt,proto3" json:"server_gone_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,11 +145,25 @@ func (x *Schedule) GetTrustorUserId() string {
 	return ""
 }
 
+func (x *Schedule) GetRunNowAt() int64 {
+	if x != nil {
+		return x.RunNowAt
+	}
+	return 0
+}
+
+func (x *Schedule) GetServerGoneAt() int64 {
+	if x != nil {
+		return x.ServerGoneAt
+	}
+	return 0
+}
+
 var File_imgsched_storage_v1_storage_proto protoreflect.FileDescriptor
 
 const file_imgsched_storage_v1_storage_proto_rawDesc = "" +
 	"\n" +
-	"!imgsched/storage/v1/storage.proto\x12\x13imgsched.storage.v1\x1a\x1aimgsched/v1/schedule.proto\"\xd1\x02\n" +
+	"!imgsched/storage/v1/storage.proto\x12\x13imgsched.storage.v1\x1a\x1aimgsched/v1/schedule.proto\"\x95\x03\n" +
 	"\bSchedule\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
 	"\tserver_id\x18\x02 \x01(\tR\bserverId\x12\x1c\n" +
@@ -155,7 +175,11 @@ const file_imgsched_storage_v1_storage_proto_rawDesc = "" +
 	"\vupdate_time\x18\a \x01(\x03R\n" +
 	"updateTime\x12\x19\n" +
 	"\btrust_id\x18\b \x01(\tR\atrustId\x12&\n" +
-	"\x0ftrustor_user_id\x18\t \x01(\tR\rtrustorUserIdBBZ@github.com/imgsched/imgsched/proto/imgsched/storage/v1;storagev1b\x06proto3"
+	"\x0ftrustor_user_id\x18\t \x01(\tR\rtrustorUserId\x12\x1c\n" +
+	"\n" +
+	"run_now_at\x18\n" +
+	" \x01(\x03R\brunNowAt\x12$\n" +
+	"\x0eserver_gone_at\x18\v \x01(\x03R\fserverGoneAtBBZ@github.com/imgsched/imgsched/proto/imgsched/storage/v1;storagev1b\x06proto3"
 
 var (
 	file_imgsched_storage_v1_storage_proto_rawDescOnce sync.Once
