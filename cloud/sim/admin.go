@@ -22,6 +22,9 @@ import (
 //	POST /admin/servers/{id}/delete     server deleted (also DELETE /admin/servers/{id})
 //	POST /admin/images/{id}/status      {"status": "active"|"error"|"killed"} end the save now
 //	POST /admin/tokens/expire           {"token": "..."} or {"all": true}
+//	GET  /admin/images                  every image, one JSON object a line: the live
+//	                                    ones, then (with Config.RecordDeletions) the
+//	                                    deleted ones with deleted_at
 func (c *Cloud) routeAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/faults", c.admin(c.getFaults))
 	mux.HandleFunc("PUT /admin/faults", c.admin(c.putFaults))
@@ -32,6 +35,7 @@ func (c *Cloud) routeAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /admin/servers/{id}", c.admin(c.adminServerOp))
 	mux.HandleFunc("POST /admin/images/{id}/status", c.admin(c.adminImageStatus))
 	mux.HandleFunc("POST /admin/tokens/expire", c.admin(c.adminExpire))
+	mux.HandleFunc("GET /admin/images", c.admin(c.adminImages))
 }
 
 func (c *Cloud) admin(h http.HandlerFunc) http.HandlerFunc {

@@ -237,3 +237,44 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestAdminImagesStreamsLiveAndDeletedImages(t *testing.T) {
+	tc := startCloud(t, Config{RecordDeletions: true})
+	srv := tc.AddServer(tc.Tenant.ID, ServerSpec{Name: "history", DiskGB: 10})
+	keep, err := tc.CreateImage(srv.ID, "keep", map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Clock.Advance(2 * time.Hour)
+	gone, err := tc.CreateImage(srv.ID, "gone", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Clock.Advance(2 * time.Hour)
+	admin := tc.provider(t, AdminUser, "secret", AdminProject).Token()
+	if code, _, body := do(t, "DELETE", tc.URL+"/image/v2/images/"+gone, admin, ""); code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	code, _, body := do(t, "GET", tc.URL+"/admin/images", admin, "")
+	if code != 200 {
+		t.Fatalf("GET /admin/images: %d %s", code, body)
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	seen := map[string]Image{}
+	for dec.More() {
+		var im Image
+		if err := dec.Decode(&im); err != nil {
+			t.Fatal(err)
+		}
+		seen[im.ID] = im
+	}
+	if im := seen[keep]; im.Status != "active" || im.Properties["k"] != "v" || !im.DeletedAt.IsZero() || im.ServerID != srv.ID {
+		t.Fatalf("live image streamed as %+v", im)
+	}
+	if im := seen[gone]; im.DeletedAt.IsZero() || im.ServerID != srv.ID {
+		t.Fatalf("deleted image streamed as %+v, want deleted_at set", im)
+	}
+	if code, _, _ := do(t, "GET", tc.URL+"/admin/images", tc.provider(t, "alice", "alice-pw", "tenant").Token(), ""); code != 403 {
+		t.Fatalf("a member reading /admin/images: %d, want 403", code)
+	}
+}

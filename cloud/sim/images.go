@@ -381,16 +381,16 @@ func (c *Cloud) lookupImageLocked(id string) (int32, bool) {
 
 // Image is a snapshot of one Glance image's state, for checkers.
 type Image struct {
-	ID         string
-	Name       string
-	ServerID   string // "" when not a snapshot
-	Owner      string // project id
-	Status     string // queued, saving, active, error or killed
-	Properties map[string]string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	ActiveAt   time.Time // zero unless active
-	DeletedAt  time.Time // set only in DeletedImages
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	ServerID   string            `json:"server_id,omitempty"` // "" when not a snapshot
+	Owner      string            `json:"owner"`               // project id
+	Status     string            `json:"status"`              // queued, saving, active, error or killed
+	Properties map[string]string `json:"properties,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	ActiveAt   time.Time         `json:"active_at,omitzero"`  // zero unless active
+	DeletedAt  time.Time         `json:"deleted_at,omitzero"` // set only in DeletedImages
 }
 
 func (c *Cloud) imageLocked(i int32) Image {

@@ -14,6 +14,7 @@ func newCloudsimCommand() *cobra.Command {
 	var addr, faults string
 	var servers, projects int
 	var seed int64
+	var recordDeletions bool
 	cmd := &cobra.Command{
 		Use:   "cloudsim",
 		Short: "Run the simulated OpenStack cloud (Keystone v3, Nova, Glance) on its own",
@@ -23,7 +24,8 @@ with --faults (JSON, the same as PUT /admin/faults) or at run time through
 the admin endpoint, with an admin token:
 
   GET/PUT /admin/faults, GET /admin/stats, POST /admin/seed,
-  POST /admin/servers/{id}/busy|error|clear|delete, POST /admin/images/{id}/status`,
+  POST /admin/servers/{id}/busy|error|clear|delete, POST /admin/images/{id}/status,
+  GET /admin/images (every image as JSON lines; deleted ones with --record-deletions)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			clock, err := cf.clock()
@@ -31,7 +33,7 @@ the admin endpoint, with an admin token:
 				return err
 			}
 			sc := sim.DefaultConfig()
-			sc.Clock, sc.Seed = clock, seed
+			sc.Clock, sc.Seed, sc.RecordDeletions = clock, seed, recordDeletions
 			if faults != "" {
 				if err := json.Unmarshal([]byte(faults), &sc.Faults); err != nil {
 					return fmt.Errorf("--faults: %w", err)
@@ -63,6 +65,7 @@ the admin endpoint, with an admin token:
 	f.IntVar(&servers, "servers", 0, "servers to seed in bulk")
 	f.IntVar(&projects, "projects", 10, "projects the seeded servers are spread over")
 	f.Int64Var(&seed, "seed", 1, "seed of ids, faults and save jitter")
+	f.BoolVar(&recordDeletions, "record-deletions", false, "keep deleted images for GET /admin/images, so checkers see the whole history (costs memory)")
 	f.StringVar(&faults, "faults", "", `fault rates as JSON, e.g. {"conflict_rate": 0.05, "image_error_rate": 0.01}`)
 	return cmd
 }
