@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/imgsched
-PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/v1/runs.proto proto/imgsched/storage/v1/storage.proto proto/imgsched/storage/v1/runs.proto
+PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/v1/runs.proto proto/imgsched/v1/cluster.proto proto/imgsched/storage/v1/storage.proto proto/imgsched/storage/v1/runs.proto
 PROTO_HTTP := proto/imgsched/v1/schedule_http.yaml
 
 .PHONY: all build test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
