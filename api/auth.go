@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/imgsched/imgsched/cloud"
+	storagev1 "github.com/imgsched/imgsched/proto/imgsched/storage/v1"
 )
 
 // TokenMetadataKey carries the Keystone token in gRPC metadata; the gateway
@@ -29,6 +30,12 @@ type caller struct {
 }
 
 func (c caller) admin() bool { return c.HasRole(AdminRole) }
+
+// sees reports whether the caller may see and steer rec: admins every
+// schedule, other tokens their own project's.
+func (c caller) sees(rec *storagev1.Schedule) bool {
+	return c.admin() || rec.GetTenantId() == c.ProjectID
+}
 
 func callerFrom(ctx context.Context) caller {
 	c, _ := ctx.Value(identityKey{}).(caller)

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -12,14 +11,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/trusts"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	cloudos "github.com/imgsched/imgsched/cloud/openstack"
 	"github.com/imgsched/imgsched/cloud/sim"
-	"github.com/imgsched/imgsched/cluster"
-	imgschedv1 "github.com/imgsched/imgsched/proto/imgsched/v1"
 	"github.com/imgsched/imgsched/scheduler/schedulertest"
 )
 
@@ -65,31 +59,8 @@ func newCloudHarness(t *testing.T) *cloudHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	etcd, err := clientv3.New(clientv3.Config{Endpoints: sharedEtcd.endpoints, DialTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { etcd.Close() })
-	store, err := cluster.OpenStore(ctx, etcd, cluster.WithPrefix(fmt.Sprintf("/api-cloud-test-%d", sharedEtcd.prefixes.Add(1))), cluster.WithShardCount(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Store: store, Tokens: adapter, Servers: adapter, Trusts: adapter, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gl, _ := net.Listen("tcp", "127.0.0.1:0")
-	hl, _ := net.Listen("tcp", "127.0.0.1:0")
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, gl, hl) }()
-	t.Cleanup(func() { cancel(); <-done })
-	conn, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	h.harness = &harness{store: store, baseURL: "http://" + hl.Addr().String(), conn: conn, native: imgschedv1.NewScheduleServiceClient(conn)}
+	store, _ := openStore(t, "api-cloud-test", 8)
+	h.harness = serve(t, store, Config{Tokens: adapter, Servers: adapter, Trusts: adapter, Tenants: adapter, Clock: clock})
 	return h
 }
 

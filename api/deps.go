@@ -37,6 +37,19 @@ type Store interface {
 	UpdateMany(ctx context.Context, incoming []*storagev1.Schedule, merge cluster.MergeFunc) ([]error, error)
 	Delete(ctx context.Context, serverID string) (*storagev1.Schedule, error)
 	List(ctx context.Context, opt cluster.ListOptions) ([]*storagev1.Schedule, string, error)
+	// GetRuns reads the engine's record of a server's runs; it returns
+	// cluster.ErrNotFound while the engine has not written one.
+	GetRuns(ctx context.Context, serverID string) (*storagev1.ScheduleRuns, error)
+}
+
+// Tenants gives the cloud access a schedule's own credentials allow, for
+// the retention preview; *openstack.Client implements it. ForTenant acts
+// through the schedule's Keystone trust (or as the operator, in operator
+// tenancy); AsOperator serves schedules that hold no trust, those an admin
+// set for another tenant or imported, as the engine does.
+type Tenants interface {
+	ForTenant(trustID string) (cloud.Compute, error)
+	AsOperator() cloud.Compute
 }
 
 // Clock tells the time stamped on schedules; the service's clock may run

@@ -48,6 +48,9 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	if err := imgschedv1.RegisterScheduleServiceHandler(ctx, native, conn); err != nil {
 		return nil, fmt.Errorf("api: register native gateway: %w", err)
 	}
+	if err := imgschedv1.RegisterRunServiceHandler(ctx, native, conn); err != nil {
+		return nil, fmt.Errorf("api: register runs gateway: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", compat)
 	mux.Handle("/v1/", limitNativeBody(native))

@@ -91,13 +91,21 @@ type harness struct {
 	baseURL string
 	conn    *grpc.ClientConn
 	native  imgschedv1.ScheduleServiceClient
+	runs    imgschedv1.RunServiceClient
 }
 
 // startNode serves the API on real loopback sockets against store.
 func startNode(t *testing.T, store *cluster.Store) *harness {
 	t.Helper()
 	fc := newFakeCloud()
-	srv, err := New(Config{Store: store, Tokens: fc, Servers: fc})
+	return serve(t, store, Config{Tokens: fc, Servers: fc})
+}
+
+// serve serves the API built from cfg and store on real loopback sockets.
+func serve(t *testing.T, store *cluster.Store, cfg Config) *harness {
+	t.Helper()
+	cfg.Store = store
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,20 +131,29 @@ func startNode(t *testing.T, store *cluster.Store) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &harness{store: store, baseURL: "http://" + hl.Addr().String(), conn: conn, native: imgschedv1.NewScheduleServiceClient(conn)}
+	return &harness{store: store, baseURL: "http://" + hl.Addr().String(), conn: conn,
+		native: imgschedv1.NewScheduleServiceClient(conn), runs: imgschedv1.NewRunServiceClient(conn)}
 }
 
-func newHarness(t *testing.T) *harness {
+// openStore opens a store under a fresh prefix of the shared etcd and
+// returns it with its etcd client.
+func openStore(t *testing.T, name string, shards int) (*cluster.Store, *clientv3.Client) {
 	t.Helper()
 	c, err := clientv3.New(clientv3.Config{Endpoints: sharedEtcd.endpoints, DialTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	store, err := cluster.OpenStore(context.Background(), c, cluster.WithPrefix(fmt.Sprintf("/api-test-%d", sharedEtcd.prefixes.Add(1))), cluster.WithShardCount(16))
+	store, err := cluster.OpenStore(context.Background(), c, cluster.WithPrefix(fmt.Sprintf("/%s-%d", name, sharedEtcd.prefixes.Add(1))), cluster.WithShardCount(shards))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store, c
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	store, _ := openStore(t, "api-test", 16)
 	return startNode(t, store)
 }
 

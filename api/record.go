@@ -48,6 +48,8 @@ func kindOf(d imgschedv1.DayOfWeek) imgschedv1.ScheduleKind {
 	return imgschedv1.ScheduleKind_WEEKLY
 }
 
+// toAPI translates the schedule record. next_run_time and missed_windows
+// come from the runs record and are added by describe.
 func toAPI(r *storagev1.Schedule) *imgschedv1.Schedule {
 	return &imgschedv1.Schedule{
 		TenantId:   r.GetTenantId(),
@@ -58,7 +60,25 @@ func toAPI(r *storagev1.Schedule) *imgschedv1.Schedule {
 		State:      r.GetState(),
 		CreateTime: timestamppb.New(time.Unix(0, r.GetCreateTime())),
 		UpdateTime: timestamppb.New(time.Unix(0, r.GetUpdateTime())),
+		// Set by the engine when Nova no longer knows the server.
+		ServerGoneTime: timestampOrNil(r.GetServerGoneAt()),
 	}
+}
+
+// timeOrNil converts t, the zero time meaning "not set".
+func timeOrNil(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// timestampOrNil converts Unix nanoseconds, 0 meaning "not set".
+func timestampOrNil(ns int64) *timestamppb.Timestamp {
+	if ns == 0 {
+		return nil
+	}
+	return timestamppb.New(time.Unix(0, ns))
 }
 
 func toImageSchedule(r *storagev1.Schedule) *imgschedv1.ImageScheduleResponse {

@@ -79,34 +79,42 @@ func validateSetting(req *imgschedv1.SetScheduleRequest) (setting, error) {
 	return setting{tenantID: req.GetTenantId(), serverID: req.GetServerId(), retention: retention, day: req.GetDayOfWeek()}, nil
 }
 
-// visible returns the schedule of serverID if the caller may see it.
-func (s *scheduleService) visible(ctx context.Context, serverID string) (*storagev1.Schedule, error) {
+// visible returns the schedule of serverID if the caller may see it: admins
+// see every schedule, other tokens only their project's, and another
+// project's schedule is "not found" like a missing one.
+func (s *Server) visible(ctx context.Context, serverID string) (*storagev1.Schedule, error) {
 	if err := validateID("server_id", serverID); err != nil {
 		return nil, err
 	}
-	rec, err := s.deps.store.Get(ctx, serverID)
+	rec, err := s.store.Get(ctx, serverID)
 	switch {
 	case errors.Is(err, cluster.ErrNotFound):
 		return nil, scheduleNotFound(serverID)
 	case err != nil:
 		return nil, storeUnavailable(err)
 	}
-	if who := callerFrom(ctx); !who.admin() && rec.GetTenantId() != who.ProjectID {
+	if !callerFrom(ctx).sees(rec) {
 		return nil, scheduleNotFound(serverID)
 	}
 	return rec, nil
 }
 
+// GetSchedule also reads the engine's record of the server's runs, to tell
+// when the next image is planned and how many windows were missed.
 func (s *scheduleService) GetSchedule(ctx context.Context, req *imgschedv1.GetScheduleRequest) (*imgschedv1.Schedule, error) {
-	rec, err := s.visible(ctx, req.GetServerId())
+	rec, err := s.deps.visible(ctx, req.GetServerId())
 	if err != nil {
 		return nil, err
 	}
-	return toAPI(rec), nil
+	runs, err := s.deps.runsOf(ctx, rec.GetServerId())
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.describe(rec, runs), nil
 }
 
 func (s *scheduleService) DeleteSchedule(ctx context.Context, req *imgschedv1.DeleteScheduleRequest) (*emptypb.Empty, error) {
-	if _, err := s.visible(ctx, req.GetServerId()); err != nil {
+	if _, err := s.deps.visible(ctx, req.GetServerId()); err != nil {
 		if status.Code(err) == codes.NotFound {
 			return &emptypb.Empty{}, nil
 		}
@@ -118,6 +126,9 @@ func (s *scheduleService) DeleteSchedule(ctx context.Context, req *imgschedv1.De
 	return &emptypb.Empty{}, nil
 }
 
+// ListSchedules leaves next_run_time and missed_windows unset: they live in
+// the engine's runs record, and reading it would cost one more etcd read
+// per schedule listed. GetSchedule and ListRuns fill them in.
 func (s *scheduleService) ListSchedules(ctx context.Context, req *imgschedv1.ListSchedulesRequest) (*imgschedv1.ListSchedulesResponse, error) {
 	who := callerFrom(ctx)
 	tenant := req.GetTenantId()

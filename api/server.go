@@ -30,6 +30,9 @@ type Config struct {
 	// Trusts, when set, delegates a trust from the tenant's user each time
 	// a schedule is enabled (trust tenancy); nil means operator tenancy.
 	Trusts Trusts
+	// Tenants, when set, lets PreviewRetention list a server's images with
+	// the schedule's credentials; nil answers it FAILED_PRECONDITION.
+	Tenants Tenants
 	// Clock stamps schedules (default: the wall clock).
 	Clock Clock
 	// Ready reports whether the node can serve, for /readyz (default: ready).
@@ -46,6 +49,7 @@ type Server struct {
 	store   Store
 	servers ServerLookup
 	trusts  Trusts
+	tenants Tenants
 	clock   Clock
 	ready   func(ctx context.Context) error
 	log     *zap.Logger
@@ -64,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Tokens == nil || cfg.Servers == nil {
 		return nil, errors.New("api: Store, Tokens and Servers are required")
 	}
-	s := &Server{store: cfg.Store, servers: cfg.Servers, trusts: cfg.Trusts, clock: cfg.Clock, ready: cfg.Ready, log: cfg.Logger}
+	s := &Server{store: cfg.Store, servers: cfg.Servers, trusts: cfg.Trusts, tenants: cfg.Tenants, clock: cfg.Clock, ready: cfg.Ready, log: cfg.Logger}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
@@ -95,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 	)
 	imgschedv1.RegisterScheduleServiceServer(s.grpc, &scheduleService{deps: s})
 	imgschedv1.RegisterImageScheduleServiceServer(s.grpc, &compatService{deps: s})
+	imgschedv1.RegisterRunServiceServer(s.grpc, &runService{deps: s})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)

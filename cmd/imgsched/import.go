@@ -171,7 +171,7 @@ func describe(err error) error {
 	switch st.Code() {
 	case codes.Unavailable:
 		return fmt.Errorf("node unavailable: %s", st.Message())
-	case codes.Unauthenticated, codes.PermissionDenied, codes.NotFound, codes.InvalidArgument:
+	case codes.Unauthenticated, codes.PermissionDenied, codes.NotFound, codes.InvalidArgument, codes.FailedPrecondition:
 		return errors.New(st.Message())
 	}
 	return fmt.Errorf("%s: %s", st.Code(), st.Message())

@@ -137,6 +137,7 @@ func (n *node) serveAPI(ctx context.Context, cloud *openstack.Client, clock api.
 		Tokens:     cloud,
 		Servers:    cloud,
 		Trusts:     trusts,
+		Tenants:    cloud,
 		Clock:      clock,
 		Ready:      n.ready,
 		Registerer: n.registry,

@@ -28,6 +28,7 @@ func newScheduleCommand() *cobra.Command {
 		newListCommand(&flags),
 		newImportCommand(&flags),
 	)
+	cmd.AddCommand(newScheduleRunCommands(&flags)...)
 	return cmd
 }
 
