@@ -5,12 +5,19 @@ BIN := bin/imgsched
 PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/v1/runs.proto proto/imgsched/v1/cluster.proto proto/imgsched/storage/v1/storage.proto proto/imgsched/storage/v1/runs.proto
 PROTO_HTTP := proto/imgsched/v1/schedule_http.yaml
 
-.PHONY: all build test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
+.PHONY: all build image test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/imgsched
+
+# image builds imgsched:dev FROM scratch with the static binary.
+image: build
+	@mkdir -p .bin/image
+	cp $(BIN) deploy/docker/Dockerfile .bin/image/
+	cp /etc/ssl/certs/ca-certificates.crt .bin/image/
+	docker build -q -t imgsched:dev .bin/image
 
 # protoc comes from Debian's protobuf-compiler; the Go plugins are pinned as
 # tools in go.mod and run with `go tool`.

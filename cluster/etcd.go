@@ -16,14 +16,28 @@ import (
 // EmbeddedConfig configures the single-member etcd a node starts when it is
 // given no etcd endpoints.
 type EmbeddedConfig struct {
+	// Name is the member's name in its cluster (default "imgsched").
+	Name string
 	// Dir holds the member's data; reusing it keeps every stored schedule.
 	Dir string
 	// ClientURL is where the member serves clients. Port 0 picks a free
 	// port; Endpoints reports the real one.
 	ClientURL string
-	// PeerURL is where the member would talk to peers. A single member never
+	// PeerURL is where the member talks to peers. A single member never
 	// dials it, but etcd insists on one.
 	PeerURL string
+	// AdvertiseClientURL and AdvertisePeerURL are what other members and
+	// clients are told; default the listen URLs (set them when listening
+	// on 0.0.0.0).
+	AdvertiseClientURL string
+	AdvertisePeerURL   string
+	// InitialCluster lists every member as name=peerURL, comma-separated,
+	// for a multi-member cluster; empty means this member alone.
+	InitialCluster string
+	// NewCluster is true when the members bootstrap a new cluster, false
+	// when this member joins an existing one (etcd's initial-cluster-state).
+	// It only matters on the first start; later starts use the data.
+	NewCluster bool
 	// MaxTxnOps is etcd's --max-txn-ops. The default of 1024 lets the bulk
 	// import write larger batches per transaction than etcd's 128.
 	MaxTxnOps uint
@@ -38,7 +52,9 @@ type EmbeddedConfig struct {
 // single-node `imgsched serve` use for an embedded etcd under dir.
 func DefaultEmbeddedConfig(dir string) EmbeddedConfig {
 	return EmbeddedConfig{
+		Name:         "imgsched",
 		Dir:          dir,
+		NewCluster:   true,
 		ClientURL:    "http://127.0.0.1:0",
 		PeerURL:      "http://127.0.0.1:0",
 		MaxTxnOps:    1024,
@@ -69,14 +85,35 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: etcd peer URL %q: %w", cfg.PeerURL, err)
 	}
+	acurl, apurl := curl, purl
+	if cfg.AdvertiseClientURL != "" {
+		if acurl, err = url.Parse(cfg.AdvertiseClientURL); err != nil {
+			return nil, fmt.Errorf("cluster: etcd advertised client URL %q: %w", cfg.AdvertiseClientURL, err)
+		}
+	}
+	if cfg.AdvertisePeerURL != "" {
+		if apurl, err = url.Parse(cfg.AdvertisePeerURL); err != nil {
+			return nil, fmt.Errorf("cluster: etcd advertised peer URL %q: %w", cfg.AdvertisePeerURL, err)
+		}
+	}
 	ec := embed.NewConfig()
-	ec.Name = "imgsched"
+	ec.Name = cfg.Name
+	if ec.Name == "" {
+		ec.Name = "imgsched"
+	}
 	ec.Dir = filepath.Clean(cfg.Dir)
 	ec.ListenClientUrls = []url.URL{*curl}
-	ec.AdvertiseClientUrls = []url.URL{*curl}
+	ec.AdvertiseClientUrls = []url.URL{*acurl}
 	ec.ListenPeerUrls = []url.URL{*purl}
-	ec.AdvertisePeerUrls = []url.URL{*purl}
+	ec.AdvertisePeerUrls = []url.URL{*apurl}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	if cfg.InitialCluster != "" {
+		ec.InitialCluster = cfg.InitialCluster
+	}
+	ec.ClusterState = embed.ClusterStateFlagExisting
+	if cfg.NewCluster {
+		ec.ClusterState = embed.ClusterStateFlagNew
+	}
 	ec.MaxTxnOps = cfg.MaxTxnOps
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
 	lg := cfg.Logger
