@@ -7,11 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
@@ -20,33 +16,14 @@ import (
 
 	"github.com/imgsched/imgsched/cloud"
 	"github.com/imgsched/imgsched/cluster"
+	"github.com/imgsched/imgsched/cluster/clustertest"
 	imgschedv1 "github.com/imgsched/imgsched/proto/imgsched/v1"
 )
 
-var sharedEtcd struct {
-	endpoints []string
-	prefixes  atomic.Int64
-}
+// sharedEtcd is one real embedded etcd for the package's tests.
+var sharedEtcd *clustertest.Etcd
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "imgsched-api-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cfg := cluster.DefaultEmbeddedConfig(filepath.Join(dir, "etcd"))
-	cfg.UnsafeNoFsync = true
-	e, err := cluster.StartEmbedded(context.Background(), cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	sharedEtcd.endpoints = e.Endpoints()
-	code := m.Run()
-	e.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { clustertest.Main(m, &sharedEtcd) }
 
 // fakeCloud is the test double for token validation and server lookup.
 type fakeCloud struct {
@@ -139,12 +116,8 @@ func serve(t *testing.T, store *cluster.Store, cfg Config) *harness {
 // returns it with its etcd client.
 func openStore(t *testing.T, name string, shards int) (*cluster.Store, *clientv3.Client) {
 	t.Helper()
-	c, err := clientv3.New(clientv3.Config{Endpoints: sharedEtcd.endpoints, DialTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	store, err := cluster.OpenStore(context.Background(), c, cluster.WithPrefix(fmt.Sprintf("/%s-%d", name, sharedEtcd.prefixes.Add(1))), cluster.WithShardCount(shards))
+	c := sharedEtcd.Client(t)
+	store, err := cluster.OpenStore(context.Background(), c, cluster.WithPrefix(sharedEtcd.Prefix(name)), cluster.WithShardCount(shards))
 	if err != nil {
 		t.Fatal(err)
 	}

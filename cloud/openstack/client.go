@@ -93,9 +93,11 @@ func (c *Client) AsOperator() cloud.Compute { return c.operator }
 
 // ForTenant returns the cloud.Compute the scheduler uses for a schedule:
 // ForTrust(trustID) in trust mode, AsOperator() in operator mode (where
-// trustID is ignored).
+// trustID is ignored) and for a schedule that holds no trust.
 func (c *Client) ForTenant(trustID string) (cloud.Compute, error) {
-	if c.cfg.Tenancy == TenancyOperator {
+	// A schedule without a trust (set by an admin for a tenant, or
+	// imported) is served with the operator's credentials in either mode.
+	if c.cfg.Tenancy == TenancyOperator || trustID == "" {
 		return c.operator, nil
 	}
 	return c.ForTrust(trustID)

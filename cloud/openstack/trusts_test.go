@@ -158,3 +158,15 @@ func TestOperatorModeActsWithTheServiceCredentials(t *testing.T) {
 		t.Errorf("the cloud has no image %s of the server", imageID)
 	}
 }
+
+func TestTrustModeServesASchedulesWithoutATrustAsTheOperator(t *testing.T) {
+	tc := newTestCloud(t)
+	c, _ := tc.newClient(t)
+	if c.Tenancy() != TenancyTrust {
+		t.Fatalf("Tenancy = %s, want the default trust mode", c.Tenancy())
+	}
+	comp, err := c.ForTenant("")
+	if err != nil || comp != c.AsOperator() {
+		t.Fatalf("ForTenant(\"\") in trust mode = %v, %v; want AsOperator()", comp, err)
+	}
+}

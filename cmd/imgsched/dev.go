@@ -32,6 +32,9 @@ type devFlags struct {
 	seedProj    int
 	seed        int64
 	logLevel    string
+	// recordDeletions keeps deleted images in the simulated cloud, for
+	// checkers that prove retention deleted nothing it should not.
+	recordDeletions bool
 }
 
 func newDevCommand() *cobra.Command {
@@ -59,6 +62,7 @@ clouds.yaml for the simulated cloud into the data directory.`,
 	f.IntVar(&df.seedProj, "seed-projects", 10, "projects the bulk-seeded servers belong to")
 	f.Int64Var(&df.seed, "seed", 1, "seed of the simulated cloud's ids and faults; the same seed gives the same servers after a restart")
 	f.StringVar(&df.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&df.recordDeletions, "record-deletions", false, "keep every deleted image in the simulated cloud's memory, for checkers (costs memory)")
 	return cmd
 }
 
@@ -81,6 +85,7 @@ func runDev(ctx context.Context, out io.Writer, nc nodeConfig, cf clockFlags, df
 	// Tokens live a simulated day, so an accelerated run does not spend its
 	// time re-authenticating.
 	sc.TokenTTL = 24 * time.Hour
+	sc.RecordDeletions = df.recordDeletions
 	cloudSim := sim.New(sc)
 	demo, err := seedDemo(cloudSim, df)
 	if err != nil {

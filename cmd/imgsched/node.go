@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"github.com/imgsched/imgsched/api"
 	"github.com/imgsched/imgsched/cloud/openstack"
 	"github.com/imgsched/imgsched/cluster"
+	"github.com/imgsched/imgsched/scheduler"
+	"github.com/imgsched/imgsched/scheduler/engine"
 )
 
 // nodeConfig is what one scheduler node runs with. Every field has a flag
@@ -36,6 +39,44 @@ type nodeConfig struct {
 	GRPCAddr string
 	// DialTimeout bounds connecting to etcd.
 	DialTimeout time.Duration
+	// Engine tunes the snapshot engine the node runs.
+	Engine engineFlags
+}
+
+// engineFlags are the snapshot engine's tunables a node exposes; the rest
+// keep engine.DefaultConfig's values.
+type engineFlags struct {
+	// Disabled runs the API alone (a node that only serves requests).
+	Disabled           bool
+	Workers            int
+	MaxInFlight        int
+	MaxInFlightPerHost int
+	CloudRate          float64
+	CloudBurst         int
+	GoneGrace          time.Duration
+	RebalanceInterval  time.Duration
+}
+
+func (c *engineFlags) register(cmd *cobra.Command) {
+	d := engine.DefaultConfig()
+	f := cmd.Flags()
+	f.BoolVar(&c.Disabled, "no-engine", false, "serve the API only; take no images")
+	f.IntVar(&c.Workers, "engine-workers", d.Workers, "schedules reconciled at once")
+	f.IntVar(&c.MaxInFlight, "max-in-flight", d.MaxInFlight, "most images this node has in creation at once")
+	f.IntVar(&c.MaxInFlightPerHost, "max-in-flight-per-host", d.MaxInFlightPerHost, "most images in creation at once per hypervisor host")
+	f.Float64Var(&c.CloudRate, "cloud-rate", d.CloudRate, "most cloud requests per (simulated) second from this node's engine; 0 unlimited")
+	f.IntVar(&c.CloudBurst, "cloud-burst", d.CloudBurst, "burst of cloud requests allowed above --cloud-rate")
+	f.DurationVar(&c.GoneGrace, "gone-grace", d.GoneGrace, "how long a schedule whose server was deleted is kept (state SERVER_GONE) before it is removed")
+	f.DurationVar(&c.RebalanceInterval, "rebalance-interval", d.RebalanceInterval, "how often slots are moved towards emptier hours; 0 never")
+}
+
+// config returns the engine configuration the flags describe.
+func (c engineFlags) config() engine.Config {
+	cfg := engine.DefaultConfig()
+	cfg.Workers, cfg.MaxInFlight, cfg.MaxInFlightPerHost = c.Workers, c.MaxInFlight, c.MaxInFlightPerHost
+	cfg.CloudRate, cfg.CloudBurst = c.CloudRate, c.CloudBurst
+	cfg.GoneGrace, cfg.RebalanceInterval = c.GoneGrace, c.RebalanceInterval
+	return cfg
 }
 
 func (c *nodeConfig) register(cmd *cobra.Command, restAddr, grpcAddr, dataDir string) {
@@ -47,6 +88,7 @@ func (c *nodeConfig) register(cmd *cobra.Command, restAddr, grpcAddr, dataDir st
 	f.StringVar(&c.RESTAddr, "rest-addr", restAddr, "REST listen address (compatible /v2 resource, /v1 API, /healthz, /readyz, /metrics)")
 	f.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "gRPC listen address (imgsched.v1, health, reflection)")
 	f.DurationVar(&c.DialTimeout, "etcd-dial-timeout", 10*time.Second, "how long to wait for etcd at start")
+	c.Engine.register(cmd)
 }
 
 // node is a running scheduler node.
@@ -111,19 +153,48 @@ func (n *node) ready(ctx context.Context) error {
 	return nil
 }
 
-// runNode starts a node and serves the API until ctx is done; started, when
-// set, sees the running node first (dev prints its banner there).
-func runNode(ctx context.Context, cfg nodeConfig, log *zap.Logger, cloud *openstack.Client, clock api.Clock, started func(*node)) error {
+// runNode starts a node, serves the API and runs the snapshot engine until
+// ctx is done or one of them fails; started, when set, sees the running node
+// first (dev prints its banner there). On the way out the engine stops its
+// reconciles (runs resume from etcd) before etcd is closed.
+func runNode(ctx context.Context, cfg nodeConfig, log *zap.Logger, cloud *openstack.Client, clock scheduler.Clock, started func(*node)) error {
+	if clock == nil {
+		clock = scheduler.RealClock{}
+	}
 	n, err := startNode(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer n.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	engineDone := make(chan error, 1)
+	if cfg.Engine.Disabled {
+		engineDone <- nil
+	} else {
+		eng, err := engine.New(cfg.Engine.config(), n.store, cloud,
+			engine.WithClock(clock), engine.WithLogger(log.Named("engine")), engine.WithRegisterer(n.registry))
+		if err != nil {
+			return err
+		}
+		go func() {
+			err := eng.Run(ctx)
+			if err != nil {
+				err = fmt.Errorf("snapshot engine: %w", err)
+			}
+			engineDone <- err
+			// An engine that cannot run takes the node down with it.
+			cancel()
+		}()
+	}
 	if started != nil {
 		started(n)
 	}
-	log.Info("serving", zap.String("rest", n.restLis.Addr().String()), zap.String("grpc", n.grpcLis.Addr().String()))
-	return n.serveAPI(ctx, cloud, clock)
+	log.Info("serving", zap.String("rest", n.restLis.Addr().String()), zap.String("grpc", n.grpcLis.Addr().String()),
+		zap.Bool("engine", !cfg.Engine.Disabled))
+	apiErr := n.serveAPI(ctx, cloud, clock)
+	cancel()
+	return errors.Join(apiErr, <-engineDone)
 }
 
 // serveAPI serves the API until ctx is done.

@@ -41,6 +41,7 @@ func (c *cloudFlags) config(log *zap.Logger) (openstack.Config, error) {
 func newServeCommand() *cobra.Command {
 	var nc nodeConfig
 	var cf cloudFlags
+	var clk clockFlags
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -48,7 +49,9 @@ func newServeCommand() *cobra.Command {
 		Long: `serve runs one scheduler node. Durable state lives in etcd: --etcd-endpoints
 names an external cluster; without it the node starts an embedded
 single-member etcd in --data-dir. The cloud comes from clouds.yaml
-(--os-cloud) or the OS_* variables.`,
+(--os-cloud) or the OS_* variables. --time-scale and --time-start run the
+node on the same accelerated clock as a simulated cloud (imgsched cloudsim)
+given the same flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(logLevel, false)
@@ -56,20 +59,26 @@ single-member etcd in --data-dir. The cloud comes from clouds.yaml
 				return err
 			}
 			defer log.Sync()
+			clock, err := clk.clock()
+			if err != nil {
+				return err
+			}
 			ocfg, err := cf.config(log)
 			if err != nil {
 				return err
 			}
+			ocfg.Clock = clock
 			ctx := cmd.Context()
 			cloud, err := openstack.New(ctx, ocfg)
 			if err != nil {
 				return fmt.Errorf("connect to the cloud: %w", err)
 			}
-			return runNode(ctx, nc, log, cloud, nil, nil)
+			return runNode(ctx, nc, log, cloud, clock, nil)
 		},
 	}
 	nc.register(cmd, "0.0.0.0:8080", "0.0.0.0:9090", "/var/lib/imgsched")
 	cf.register(cmd)
+	clk.register(cmd)
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
