@@ -51,6 +51,9 @@ func (s *Server) httpHandler(ctx context.Context, conn *grpc.ClientConn) (http.H
 	if err := imgschedv1.RegisterRunServiceHandler(ctx, native, conn); err != nil {
 		return nil, fmt.Errorf("api: register runs gateway: %w", err)
 	}
+	if err := imgschedv1.RegisterClusterServiceHandler(ctx, native, conn); err != nil {
+		return nil, fmt.Errorf("api: register cluster gateway: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", compat)
 	mux.Handle("/v1/", limitNativeBody(native))

@@ -33,6 +33,8 @@ type Config struct {
 	// Tenants, when set, lets PreviewRetention list a server's images with
 	// the schedule's credentials; nil answers it FAILED_PRECONDITION.
 	Tenants Tenants
+	// Cluster, when set, serves ClusterService (status and load).
+	Cluster Cluster
 	// Clock stamps schedules (default: the wall clock).
 	Clock Clock
 	// Ready reports whether the node can serve, for /readyz (default: ready).
@@ -49,6 +51,7 @@ type Server struct {
 	store   Store
 	servers ServerLookup
 	trusts  Trusts
+	cluster Cluster
 	tenants Tenants
 	clock   Clock
 	ready   func(ctx context.Context) error
@@ -68,7 +71,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Tokens == nil || cfg.Servers == nil {
 		return nil, errors.New("api: Store, Tokens and Servers are required")
 	}
-	s := &Server{store: cfg.Store, servers: cfg.Servers, trusts: cfg.Trusts, tenants: cfg.Tenants, clock: cfg.Clock, ready: cfg.Ready, log: cfg.Logger}
+	s := &Server{store: cfg.Store, servers: cfg.Servers, trusts: cfg.Trusts, cluster: cfg.Cluster, tenants: cfg.Tenants, clock: cfg.Clock, ready: cfg.Ready, log: cfg.Logger}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
@@ -99,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 	)
 	imgschedv1.RegisterScheduleServiceServer(s.grpc, &scheduleService{deps: s})
 	imgschedv1.RegisterImageScheduleServiceServer(s.grpc, &compatService{deps: s})
+	imgschedv1.RegisterClusterServiceServer(s.grpc, &clusterService{deps: s})
 	imgschedv1.RegisterRunServiceServer(s.grpc, &runService{deps: s})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)

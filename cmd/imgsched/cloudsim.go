@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,7 @@ func newCloudsimCommand() *cobra.Command {
 	var servers, projects int
 	var seed int64
 	var recordDeletions bool
+	var tokenTTL time.Duration
 	cmd := &cobra.Command{
 		Use:   "cloudsim",
 		Short: "Run the simulated OpenStack cloud (Keystone v3, Nova, Glance) on its own",
@@ -33,7 +35,7 @@ the admin endpoint, with an admin token:
 				return err
 			}
 			sc := sim.DefaultConfig()
-			sc.Clock, sc.Seed, sc.RecordDeletions = clock, seed, recordDeletions
+			sc.Clock, sc.Seed, sc.RecordDeletions, sc.TokenTTL = clock, seed, recordDeletions, tokenTTL
 			if faults != "" {
 				if err := json.Unmarshal([]byte(faults), &sc.Faults); err != nil {
 					return fmt.Errorf("--faults: %w", err)
@@ -65,6 +67,7 @@ the admin endpoint, with an admin token:
 	f.IntVar(&servers, "servers", 0, "servers to seed in bulk")
 	f.IntVar(&projects, "projects", 10, "projects the seeded servers are spread over")
 	f.Int64Var(&seed, "seed", 1, "seed of ids, faults and save jitter")
+	f.DurationVar(&tokenTTL, "token-ttl", time.Hour, "how long Keystone tokens live, in simulated time (raise it with --time-scale)")
 	f.BoolVar(&recordDeletions, "record-deletions", false, "keep deleted images for GET /admin/images, so checkers see the whole history (costs memory)")
 	f.StringVar(&faults, "faults", "", `fault rates as JSON, e.g. {"conflict_rate": 0.05, "image_error_rate": 0.01}`)
 	return cmd

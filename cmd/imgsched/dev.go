@@ -53,7 +53,8 @@ clouds.yaml for the simulated cloud into the data directory.`,
 			return runDev(cmd.Context(), cmd.OutOrStdout(), nc, cf, df)
 		},
 	}
-	nc.register(cmd, "127.0.0.1:8080", "127.0.0.1:9090", filepath.Join(os.TempDir(), "imgsched-dev"))
+	nc.register(cmd, nodeDefaults{restAddr: "127.0.0.1:8080", grpcAddr: "127.0.0.1:9090", gossipAddr: "127.0.0.1:0",
+		dataDir: filepath.Join(os.TempDir(), "imgsched-dev"), timings: "local"})
 	cf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&df.cloudAddr, "cloud-addr", "127.0.0.1:5000", "listen address of the simulated cloud")

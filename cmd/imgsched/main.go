@@ -37,6 +37,6 @@ IMGSCHED_REST_ADDR, --time-scale is IMGSCHED_TIME_SCALE, and so on.`,
 			return bindEnv(cmd)
 		},
 	}
-	root.AddCommand(newDevCommand(), newServeCommand(), newCloudsimCommand(), newScheduleCommand(), newRunsCommand(), newEtcdCommand())
+	root.AddCommand(newDevCommand(), newServeCommand(), newCloudsimCommand(), newScheduleCommand(), newRunsCommand(), newEtcdCommand(), newClusterCommand())
 	return root
 }

@@ -41,6 +41,8 @@ type nodeConfig struct {
 	DialTimeout time.Duration
 	// Engine tunes the snapshot engine the node runs.
 	Engine engineFlags
+	// Cluster configures membership, election and shard ownership.
+	Cluster clusterFlags
 }
 
 // engineFlags are the snapshot engine's tunables a node exposes; the rest
@@ -79,7 +81,13 @@ func (c engineFlags) config() engine.Config {
 	return cfg
 }
 
-func (c *nodeConfig) register(cmd *cobra.Command, restAddr, grpcAddr, dataDir string) {
+// nodeDefaults are a command's defaults for the node flags.
+type nodeDefaults struct {
+	restAddr, grpcAddr, gossipAddr, dataDir, timings string
+}
+
+func (c *nodeConfig) register(cmd *cobra.Command, d nodeDefaults) {
+	restAddr, grpcAddr, dataDir := d.restAddr, d.grpcAddr, d.dataDir
 	f := cmd.Flags()
 	f.StringVar(&c.DataDir, "data-dir", dataDir, "directory for the embedded etcd's data (used without --etcd-endpoints)")
 	f.StringSliceVar(&c.EtcdEndpoints, "etcd-endpoints", nil, "etcd client URLs, comma-separated; empty starts an embedded single-member etcd")
@@ -89,6 +97,7 @@ func (c *nodeConfig) register(cmd *cobra.Command, restAddr, grpcAddr, dataDir st
 	f.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "gRPC listen address (imgsched.v1, health, reflection)")
 	f.DurationVar(&c.DialTimeout, "etcd-dial-timeout", 10*time.Second, "how long to wait for etcd at start")
 	c.Engine.register(cmd)
+	c.Cluster.register(cmd, d.gossipAddr, d.timings)
 }
 
 // node is a running scheduler node.
@@ -101,6 +110,8 @@ type node struct {
 	grpcLis  net.Listener
 	restLis  net.Listener
 	registry *prometheus.Registry
+	// member is the node's cluster membership, once it has joined.
+	member *cluster.Node
 }
 
 // startNode connects (or starts) etcd, opens the store and binds the API
@@ -153,10 +164,15 @@ func (n *node) ready(ctx context.Context) error {
 	return nil
 }
 
-// runNode starts a node, serves the API and runs the snapshot engine until
-// ctx is done or one of them fails; started, when set, sees the running node
-// first (dev prints its banner there). On the way out the engine stops its
-// reconciles (runs resume from etcd) before etcd is closed.
+// runNode starts a node, joins the cluster, serves the API and runs the
+// snapshot engine on the shards the node owns, until ctx is done or one of
+// them fails; started, when set, sees the running node first (dev prints
+// its banner there).
+//
+// Stopping is graceful: when ctx ends the node first leaves the cluster
+// while its engine keeps running, so the engine drops each shard as it is
+// handed over and the new owners resume its runs; only then do the engine
+// and the API stop and etcd close.
 func runNode(ctx context.Context, cfg nodeConfig, log *zap.Logger, cloud *openstack.Client, clock scheduler.Clock, started func(*node)) error {
 	if clock == nil {
 		clock = scheduler.RealClock{}
@@ -166,35 +182,71 @@ func runNode(ctx context.Context, cfg nodeConfig, log *zap.Logger, cloud *openst
 		return err
 	}
 	defer n.close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ccfg, err := cfg.Cluster.config(n.grpcLis.Addr().String(), n.restLis.Addr().String(), log)
+	if err != nil {
+		return err
+	}
+	member, err := cluster.New(ccfg, n.client, n.store)
+	if err != nil {
+		return err
+	}
+	startCtx, cancelStart := context.WithTimeout(ctx, cfg.DialTimeout)
+	err = member.Start(startCtx)
+	cancelStart()
+	if err != nil {
+		return fmt.Errorf("join the cluster: %w", err)
+	}
+	defer member.Close()
+	n.member = member
+
+	// run outlives ctx: the engine and the API keep going while the node
+	// hands its shards over.
+	run, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
 	engineDone := make(chan error, 1)
 	if cfg.Engine.Disabled {
 		engineDone <- nil
 	} else {
 		eng, err := engine.New(cfg.Engine.config(), n.store, cloud,
-			engine.WithClock(clock), engine.WithLogger(log.Named("engine")), engine.WithRegisterer(n.registry))
+			engine.WithClock(clock), engine.WithLogger(log.Named("engine")), engine.WithRegisterer(n.registry),
+			engine.WithOwnership(member), engine.WithGuard(member))
 		if err != nil {
 			return err
 		}
 		go func() {
-			err := eng.Run(ctx)
+			err := eng.Run(run)
 			if err != nil {
 				err = fmt.Errorf("snapshot engine: %w", err)
 			}
 			engineDone <- err
 			// An engine that cannot run takes the node down with it.
-			cancel()
+			stop()
 		}()
+		go reportLoad(run, n.store, member.Name(), eng, clock, cfg.Cluster.loadInterval, log)
 	}
 	if started != nil {
 		started(n)
 	}
 	log.Info("serving", zap.String("rest", n.restLis.Addr().String()), zap.String("grpc", n.grpcLis.Addr().String()),
-		zap.Bool("engine", !cfg.Engine.Disabled))
-	apiErr := n.serveAPI(ctx, cloud, clock)
-	cancel()
-	return errors.Join(apiErr, <-engineDone)
+		zap.Bool("engine", !cfg.Engine.Disabled), zap.String("node", member.Name()))
+	apiDone := make(chan error, 1)
+	go func() {
+		apiDone <- n.serveAPI(run, cloud, clock)
+		stop()
+	}()
+	select {
+	case <-ctx.Done():
+	case <-run.Done():
+	}
+	leaveCtx, cancelLeave := context.WithTimeout(context.Background(), cfg.Cluster.leaveTimeout)
+	if err := member.Leave(leaveCtx); err != nil {
+		log.Warn("left the cluster without handing every shard over; the others take them when this node's lease expires", zap.Error(err))
+	} else {
+		log.Info("left the cluster; shards handed over")
+	}
+	cancelLeave()
+	stop()
+	return errors.Join(<-apiDone, <-engineDone)
 }
 
 // serveAPI serves the API until ctx is done.
@@ -209,6 +261,7 @@ func (n *node) serveAPI(ctx context.Context, cloud *openstack.Client, clock api.
 		Servers:    cloud,
 		Trusts:     trusts,
 		Tenants:    cloud,
+		Cluster:    clusterView{Node: n.member, store: n.store},
 		Clock:      clock,
 		Ready:      n.ready,
 		Registerer: n.registry,

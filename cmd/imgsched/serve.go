@@ -76,7 +76,7 @@ given the same flags.`,
 			return runNode(ctx, nc, log, cloud, clock, nil)
 		},
 	}
-	nc.register(cmd, "0.0.0.0:8080", "0.0.0.0:9090", "/var/lib/imgsched")
+	nc.register(cmd, nodeDefaults{restAddr: "0.0.0.0:8080", grpcAddr: "0.0.0.0:9090", gossipAddr: "0.0.0.0:7946", dataDir: "/var/lib/imgsched", timings: "lan"})
 	cf.register(cmd)
 	clk.register(cmd)
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
