@@ -56,6 +56,11 @@ type Schedule struct {
 // lies entirely within [From, To).
 type Period struct {
 	From, To time.Time
+	// Observed is when the images were read. Retention of a server whose
+	// newest image became ACTIVE less than Settle before may still be under
+	// way, so its retention is not judged (Unsettled counts those).
+	Observed time.Time
+	Settle   time.Duration
 }
 
 // Report is the outcome. Every list holds at most MaxListed entries; the
@@ -78,6 +83,10 @@ type Report struct {
 	// are not the newest min(images, retention).
 	RetentionErrors    int
 	RetentionErrorList []string
+	// Unsettled counts servers whose retention was not judged (Settle).
+	Unsettled int
+	// Offenders names the servers of the listed violations, for diagnosis.
+	Offenders []string
 	// Hourly holds the scheduled creations per hour of the period, from its
 	// first full hour; Flatness is its maximum over its mean.
 	Hourly   []int
@@ -89,10 +98,13 @@ type Report struct {
 // MaxListed bounds the examples a Report keeps of each violation.
 const MaxListed = 20
 
-func note(list *[]string, n *int, format string, args ...any) {
+func (r *Report) note(server string, list *[]string, n *int, format string, args ...any) {
 	*n++
 	if len(*list) < MaxListed {
 		*list = append(*list, fmt.Sprintf(format, args...))
+		if server != "" && !slices.Contains(r.Offenders, server) {
+			r.Offenders = append(r.Offenders, server)
+		}
 	}
 }
 
@@ -110,7 +122,7 @@ func Check(schedules []Schedule, images []Image, p Period, healthy bool) Report 
 	byServer := map[string][]Image{}
 	for _, im := range images {
 		if im.Deleted() && !im.Scheduled() {
-			note(&r.WrongDeletionList, &r.WrongDeletions, "image %s (%s) of server %q was deleted but is not a scheduled image", im.ID, im.Name, im.ServerID)
+			r.note(im.ServerID, &r.WrongDeletionList, &r.WrongDeletions, "image %s (%s) of server %q was deleted but is not a scheduled image", im.ID, im.Name, im.ServerID)
 		}
 		if im.Scheduled() {
 			byServer[im.ServerID] = append(byServer[im.ServerID], im)
@@ -146,7 +158,7 @@ func Check(schedules []Schedule, images []Image, p Period, healthy bool) Report 
 				for i, im := range in {
 					ids[i] = im.ID
 				}
-				note(&r.DuplicateList, &r.Duplicates, "server %s window %s has %d images: %s", s.ServerID, id, len(in), strings.Join(ids, ", "))
+				r.note(s.ServerID, &r.DuplicateList, &r.Duplicates, "server %s window %s has %d images: %s", s.ServerID, id, len(in), strings.Join(ids, ", "))
 			}
 		}
 		from := p.From
@@ -162,10 +174,10 @@ func Check(schedules []Schedule, images []Image, p Period, healthy bool) Report 
 				continue
 			}
 			if !slices.ContainsFunc(perWindow[w.ID()], Image.BecameActive) {
-				note(&r.MissedList, &r.Missed, "server %s window %s has no ACTIVE image", s.ServerID, w.ID())
+				r.note(s.ServerID, &r.MissedList, &r.Missed, "server %s window %s has no ACTIVE image", s.ServerID, w.ID())
 			}
 		}
-		checkRetention(&r, s, imgs)
+		checkRetention(&r, s, imgs, p)
 	}
 	r.Flatness = flatness(r.Hourly)
 	return r
@@ -173,7 +185,7 @@ func Check(schedules []Schedule, images []Image, p Period, healthy bool) Report 
 
 // checkRetention: the live ACTIVE scheduled images are exactly the newest
 // ones, as many as retention allows.
-func checkRetention(r *Report, s Schedule, imgs []Image) {
+func checkRetention(r *Report, s Schedule, imgs []Image, p Period) {
 	var active []Image
 	for _, im := range imgs {
 		if im.BecameActive() {
@@ -181,13 +193,17 @@ func checkRetention(r *Report, s Schedule, imgs []Image) {
 		}
 	}
 	sort.Slice(active, func(i, j int) bool { return active[i].CreatedAt.After(active[j].CreatedAt) })
+	if len(active) > 0 && !p.Observed.IsZero() && active[0].ActiveAt.After(p.Observed.Add(-p.Settle)) {
+		r.Unsettled++
+		return
+	}
 	want := min(len(active), s.Retention)
 	for i, im := range active {
 		switch {
 		case i < want && im.Deleted():
-			note(&r.RetentionErrorList, &r.RetentionErrors, "server %s: image %s is among the newest %d but was deleted", s.ServerID, im.ID, s.Retention)
+			r.note(s.ServerID, &r.RetentionErrorList, &r.RetentionErrors, "server %s: image %s is among the newest %d but was deleted", s.ServerID, im.ID, s.Retention)
 		case i >= want && !im.Deleted():
-			note(&r.RetentionErrorList, &r.RetentionErrors, "server %s: image %s is past retention %d but still there", s.ServerID, im.ID, s.Retention)
+			r.note(s.ServerID, &r.RetentionErrorList, &r.RetentionErrors, "server %s: image %s is past retention %d but still there", s.ServerID, im.ID, s.Retention)
 		}
 	}
 }
