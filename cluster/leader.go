@@ -124,7 +124,13 @@ func (l *leader) reconcile(ctx context.Context, key string, rev int64, ms []shar
 	if prev.Shards() == l.cfg.Shards && prev.SameMembers(ms) {
 		return nil
 	}
-	next, err := sharding.Assign(l.cfg, ms, prev, nil)
+	// Each node's per-hour load stays within bound: the nodes' reports of
+	// their shards' planned hours feed the assignment's hourly pass.
+	loads, err := readLoads(ctx, l.client, l.keys.prefix+"/cluster/load/")
+	if err != nil {
+		return err
+	}
+	next, err := sharding.Assign(l.cfg, ms, prev, shardHours(loads, ms, l.cfg.Shards))
 	if err != nil {
 		return fmt.Errorf("assign: %w", err)
 	}

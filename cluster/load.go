@@ -8,6 +8,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/imgsched/imgsched/sharding"
 )
 
 // HoursPerWeek is the length of a load histogram.
@@ -29,6 +31,10 @@ type NodeLoad struct {
 	DemandDaily  int64     `json:"demand_daily"`
 	DemandWeekly [7]int64  `json:"demand_weekly"`
 	At           time.Time `json:"at"`
+	// ShardHours holds, for each shard the node executes, its planned
+	// creations per hour of the UTC day over a week: what the leader
+	// balances each node's hours with when it assigns shards.
+	ShardHours map[int][24]int32 `json:"shard_hours,omitempty"`
 }
 
 func (s *Store) loadPrefix() string { return s.keys.prefix + "/cluster/load/" }
@@ -47,7 +53,11 @@ func (s *Store) PutLoad(ctx context.Context, node string, l NodeLoad) error {
 
 // Loads returns every node's last report, by node name.
 func (s *Store) Loads(ctx context.Context) (map[string]NodeLoad, error) {
-	resp, err := s.client.Get(ctx, s.loadPrefix(), clientv3.WithPrefix())
+	return readLoads(ctx, s.client, s.loadPrefix())
+}
+
+func readLoads(ctx context.Context, client *clientv3.Client, prefix string) (map[string]NodeLoad, error) {
+	resp, err := client.Get(ctx, prefix, clientv3.WithPrefix())
 	if err != nil {
 		return nil, fmt.Errorf("cluster: read loads: %w", err)
 	}
@@ -57,7 +67,32 @@ func (s *Store) Loads(ctx context.Context) (map[string]NodeLoad, error) {
 		if err := json.Unmarshal(kv.Value, &l); err != nil {
 			return nil, fmt.Errorf("cluster: decode load %s: %w", kv.Key, err)
 		}
-		out[strings.TrimPrefix(string(kv.Key), s.loadPrefix())] = l
+		out[strings.TrimPrefix(string(kv.Key), prefix)] = l
 	}
 	return out, nil
+}
+
+// shardHours builds the per-shard hourly rows the leader assigns with, from
+// the reports of the members in ms (a lost node's report is stale: its
+// shards count as empty until their new owner reports them). It returns nil
+// when nobody reported hours, so the assignment skips the hourly pass.
+func shardHours(loads map[string]NodeLoad, ms []sharding.Member, shards int) [][]float64 {
+	var rows [][]float64
+	for _, m := range ms {
+		for shard, hours := range loads[m.ID].ShardHours {
+			if shard < 0 || shard >= shards {
+				continue
+			}
+			if rows == nil {
+				rows = make([][]float64, shards)
+				for i := range rows {
+					rows[i] = make([]float64, sharding.HoursPerDay)
+				}
+			}
+			for h, v := range hours {
+				rows[shard][h] = float64(v)
+			}
+		}
+	}
+	return rows
 }

@@ -46,7 +46,7 @@ func (c *clusterFlags) register(cmd *cobra.Command, gossipAddr, timings string) 
 	f.IntVar(&c.sessionTTL, "session-ttl", 0, "seconds of real time the node's etcd lease lives without renewal: how long a lost node's shards stay unowned (default: the preset's)")
 	f.DurationVar(&c.quiet, "membership-quiet", 0, "how long membership must stay unchanged before shards are reassigned (default: the preset's)")
 	f.DurationVar(&c.leaveTimeout, "leave-timeout", 30*time.Second, "how long a stopping node spends handing its shards over")
-	f.DurationVar(&c.loadInterval, "load-report-interval", 5*time.Second, "how often the node reports its schedules and planned load to the cluster")
+	f.DurationVar(&c.loadInterval, "load-report-interval", 15*time.Second, "how often the node reports its schedules and planned load to the cluster")
 }
 
 // config returns the cluster configuration for a node serving at the given
@@ -124,7 +124,7 @@ func reportLoad(ctx context.Context, store *cluster.Store, name string, eng *eng
 		l := cluster.NodeLoad{
 			Schedules: r.Schedules, InFlight: r.InFlight,
 			Creations: r.Histogram.Creations, InFlightMinutes: r.Histogram.InFlight,
-			DemandDaily: r.Demand.Daily, DemandWeekly: r.Demand.Weekly, At: clock.Now(),
+			DemandDaily: r.Demand.Daily, DemandWeekly: r.Demand.Weekly, At: clock.Now(), ShardHours: r.ShardHours,
 		}
 		if err := store.PutLoad(ctx, name, l); err != nil && ctx.Err() == nil {
 			log.Warn("could not report this node's load", zap.Error(err))

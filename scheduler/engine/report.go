@@ -13,6 +13,10 @@ type LoadReport struct {
 	// bound is computed from; both sum over nodes.
 	Histogram scheduler.Histogram
 	Demand    scheduler.Demand
+	// ShardHours counts, for each shard with schedules here, the planned
+	// creations per hour of the UTC day over a week: what the cluster's
+	// leader balances the nodes' hours with.
+	ShardHours map[int][24]int32
 }
 
 // Load reports the node's current share.
@@ -24,5 +28,20 @@ func (e *Engine) Load() LoadReport {
 	r.Schedules = e.tab.len()
 	r.Histogram = e.planner.Histogram()
 	r.Demand = e.planner.Demand()
+	r.ShardHours = make(map[int][24]int32)
+	for i, en := range e.tab.entries {
+		if en.id == "" {
+			continue
+		}
+		slot, ok := e.planner.Slot(scheduler.Key(i))
+		if !ok {
+			continue
+		}
+		hours := r.ShardHours[int(en.shard)]
+		for _, h := range slot.HoursOfWeek() {
+			hours[h%24]++
+		}
+		r.ShardHours[int(en.shard)] = hours
+	}
 	return r
 }
