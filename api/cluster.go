@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -75,9 +76,7 @@ func (c *clusterService) GetClusterStatus(ctx context.Context, _ *imgschedv1.Get
 	// Newest first, as the API promises.
 	for _, f := range slices.Backward(st.Failovers) {
 		pf := &imgschedv1.Failover{Kind: string(f.Kind), From: f.From, Shards: uint32(f.Shards), DetectTime: timestamppb.New(f.Since)}
-		if len(f.To) > 0 {
-			pf.To = f.To[0]
-		}
+		pf.To = strings.Join(f.To, ",")
 		if !f.Done.IsZero() {
 			pf.Took = durationpb.New(f.Took)
 		}

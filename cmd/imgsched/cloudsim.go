@@ -12,7 +12,7 @@ import (
 
 func newCloudsimCommand() *cobra.Command {
 	var cf clockFlags
-	var addr, faults string
+	var addr, faults, advertise string
 	var servers, projects int
 	var seed int64
 	var recordDeletions bool
@@ -55,6 +55,10 @@ the admin endpoint, with an admin token:
 				return err
 			}
 			defer stop()
+			if advertise != "" {
+				c.SetBaseURL(advertise)
+				url = advertise
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "simulated cloud at %s\nauth URL %s/identity/v3\nadmin: user %s password %s project %s\nservice: user %s password %s project %s\nseeded users: user-NNNNN password %s\n",
 				url, url, sim.AdminUser, sc.AdminPassword, sim.AdminProject, sim.ServiceUser, sc.ServicePassword, sim.ServiceProject, sc.SeedPassword)
 			<-cmd.Context().Done()
@@ -64,6 +68,7 @@ the admin endpoint, with an admin token:
 	cf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:5000", "listen address")
+	f.StringVar(&advertise, "advertise-url", "", "base URL the catalog names, e.g. http://cloudsim:5000 in a container network (default: the listener's)")
 	f.IntVar(&servers, "servers", 0, "servers to seed in bulk")
 	f.IntVar(&projects, "projects", 10, "projects the seeded servers are spread over")
 	f.Int64Var(&seed, "seed", 1, "seed of ids, faults and save jitter")

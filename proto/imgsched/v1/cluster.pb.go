@@ -271,7 +271,8 @@ type Failover struct {
 	// kind is "leader" (a new leader took over) or "shards" (a member's
 	// shards were claimed by others).
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	// from is the member lost or left; to the new leader, or empty for shards.
+	// from is the member lost or left; to the new leader, or the members that
+	// took its shards, comma-separated.
 	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
 	To   string `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
 	// detect_time is when the loss was first seen; took is from there to the
