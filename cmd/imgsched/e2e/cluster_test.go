@@ -150,6 +150,16 @@ func TestClusterKeepsTheInvariantsThroughKillsPausesPartitionsAndRestarts(t *tes
 	if err := clock.until(ctx, first.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	// After each fault: no window got a second image and nothing was
+	// deleted that retention may not delete (windows still under way are
+	// judged at the end).
+	checkNow := func(after string) {
+		t.Helper()
+		r := check.Check(scheds, loginAdmin(t, cloudURL).images(t), check.Period{From: first, To: first}, false)
+		if r.Duplicates != 0 || r.WrongDeletions != 0 {
+			t.Fatalf("after %s: %s", after, r)
+		}
+	}
 	leaderOf := func(observer *clusterNode) *clusterNode {
 		st := e.status(observer)
 		for _, n := range all {
@@ -177,6 +187,7 @@ func TestClusterKeepsTheInvariantsThroughKillsPausesPartitionsAndRestarts(t *tes
 	t.Logf("follower %s killed: its shards owned again in %s", follower.name, e.settled(leader, others(follower), time.Minute))
 	e.start(follower)
 	e.settled(leader, all, time.Minute)
+	checkNow("a follower's SIGKILL")
 
 	// 2. SIGKILL the leader.
 	leader.proc.signal(t, syscall.SIGKILL)
@@ -184,6 +195,7 @@ func TestClusterKeepsTheInvariantsThroughKillsPausesPartitionsAndRestarts(t *tes
 	t.Logf("leader %s killed: new leader and all shards owned in %s", leader.name, e.settled(rest[0], rest, time.Minute))
 	e.start(leader)
 	e.settled(rest[0], all, time.Minute)
+	checkNow("the leader's SIGKILL")
 
 	// 3. SIGSTOP a node past its lease, then SIGCONT: it is fenced out and
 	// must not write; it rejoins with a new session.
@@ -192,6 +204,7 @@ func TestClusterKeepsTheInvariantsThroughKillsPausesPartitionsAndRestarts(t *tes
 	t.Logf("%s paused: its shards owned by the others in %s", paused.name, e.settled(all[0], others(paused), time.Minute))
 	paused.proc.signal(t, syscall.SIGCONT)
 	e.settled(all[0], all, time.Minute)
+	checkNow("a pause past the lease")
 
 	// 4. Cut a node off from etcd, the cloud and the others.
 	cut := leaderOf(all[0])
@@ -200,6 +213,7 @@ func TestClusterKeepsTheInvariantsThroughKillsPausesPartitionsAndRestarts(t *tes
 	t.Logf("%s cut off: its shards owned by the others in %s", cut.name, e.settled(observer, others(cut), time.Minute))
 	tn.Heal(cut.k)
 	e.settled(observer, all, time.Minute)
+	checkNow("a partition")
 
 	// 5. A rolling restart: each node leaves gracefully and comes back.
 	for _, n := range all {
@@ -209,6 +223,7 @@ func TestClusterKeepsTheInvariantsThroughKillsPausesPartitionsAndRestarts(t *tes
 		e.start(n)
 		e.settled(others(n)[0], all, time.Minute)
 	}
+	checkNow("a rolling restart")
 	for _, n := range all {
 		st := e.status(n)
 		t.Logf("%s sees leader %s, epoch %s, %d failovers", n.name, st.Leader, st.Epoch, len(st.Failovers))
