@@ -5,7 +5,7 @@ BIN := bin/imgsched
 PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/v1/runs.proto proto/imgsched/v1/cluster.proto proto/imgsched/storage/v1/storage.proto proto/imgsched/storage/v1/runs.proto
 PROTO_HTTP := proto/imgsched/v1/schedule_http.yaml
 
-.PHONY: all build image test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
+.PHONY: all build image bench-smoke test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
 
 all: build
 
@@ -71,6 +71,14 @@ run:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./benchmarks/...
+
+# bench-smoke is the load test at 10,000 schedules on three nodes, about two
+# minutes (imgsched bench --preset smoke); it fails when an invariant of SPEC
+# §3 breaks. BENCH_OUT is where report.md, report.json and the charts go.
+# Not in CI yet: it still finds missed windows under load (see the README).
+BENCH_OUT ?= benchmarks/results/smoke
+bench-smoke: build
+	$(BIN) bench --preset smoke --out $(BENCH_OUT)
 
 clean:
 	rm -rf bin .bin

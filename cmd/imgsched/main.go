@@ -38,5 +38,6 @@ IMGSCHED_REST_ADDR, --time-scale is IMGSCHED_TIME_SCALE, and so on.`,
 		},
 	}
 	root.AddCommand(newDevCommand(), newServeCommand(), newCloudsimCommand(), newScheduleCommand(), newRunsCommand(), newEtcdCommand(), newClusterCommand())
+	root.AddCommand(newBenchCommand())
 	return root
 }
