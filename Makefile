@@ -5,7 +5,7 @@ BIN := bin/imgsched
 PROTO_SRC := proto/imgsched/v1/schedule.proto proto/imgsched/v1/runs.proto proto/imgsched/v1/cluster.proto proto/imgsched/storage/v1/storage.proto proto/imgsched/storage/v1/runs.proto
 PROTO_HTTP := proto/imgsched/v1/schedule_http.yaml
 
-.PHONY: all build image bench-smoke test test-deps test-short generate check-generate run bench bench-smoke vet fmt protoc clean
+.PHONY: all build image bench-smoke test test-deps test-short test-flatness generate check-generate run bench bench-smoke vet fmt protoc clean
 
 all: build
 
@@ -65,6 +65,13 @@ test: test-deps
 
 test-short:
 	$(GO) test -short -count=1 ./...
+
+# test-flatness runs the two tests of SPEC §5's hourly flatness on the
+# 14-day, 500-server fleet: on the fake clock (scheduler/engine) and on
+# `imgsched dev --time-scale` (cmd/imgsched/e2e). They are not in `make
+# test` while they still fail intermittently (issue 4, see the README).
+test-flatness:
+	$(GO) test -tags flatness -count=1 -timeout 30m -run 'TestTwoWeeksOfASeeded|TestFourteenDays' -v ./scheduler/engine/ ./cmd/imgsched/e2e/
 
 run:
 	$(GO) run ./cmd/imgsched dev

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -38,4 +39,28 @@ func (o *ownership) cmps(shard int) ([]clientv3.Cmp, error) {
 		return nil, fmt.Errorf("%w: node %s holds no claim on shard %d", ErrFenced, o.name, shard)
 	}
 	return ownerCmps(o.keys.owner(shard), h.value, h.rev), nil
+}
+
+// writeDeadline returns until when this node may act on shard outside etcd
+// (a cloud request): the lower bound of its session's lease (see
+// leaseDeadline), while it holds a claim on shard in that session. It
+// fails with ErrFenced like cmps, and also once the bound has passed.
+func (o *ownership) writeDeadline(shard int) (time.Time, error) {
+	s, _ := o.sessions.current()
+	o.mu.Lock()
+	_, ok := o.claims[shard]
+	claimLease := o.claimLease
+	o.mu.Unlock()
+	switch {
+	case !sessionLive(s) || s.Lease() != claimLease:
+		return time.Time{}, fmt.Errorf("%w: node %s has no live etcd session", ErrFenced, o.name)
+	case !ok:
+		return time.Time{}, fmt.Errorf("%w: node %s holds no claim on shard %d", ErrFenced, o.name, shard)
+	}
+	d := o.sessions.writeDeadline(s)
+	if !time.Now().Before(d) {
+		return time.Time{}, fmt.Errorf("%w: node %s's lease may have expired (no keep-alive acknowledged since %v)",
+			ErrFenced, o.name, d)
+	}
+	return d, nil
 }

@@ -206,6 +206,14 @@ func (n *Node) Release(shard int) {
 // succeeds, so the engine can record where it stopped.
 func (n *Node) Cmps(shard int) ([]clientv3.Cmp, error) { return n.owners.cmps(shard) }
 
+// WriteDeadline implements the engine's cloud fence: the instant until
+// which this node may still send a request to the cloud on behalf of
+// shard, a lower bound of its session lease's expiry while it holds the
+// shard's claim. It fails with ErrFenced when the node has no claim, no
+// live session, or the bound has passed. A request sent before the bound
+// reaches the cloud before any other node can claim the shard.
+func (n *Node) WriteDeadline(shard int) (time.Time, error) { return n.owners.writeDeadline(shard) }
+
 // Status returns the node's view of the cluster. It does not block on the
 // network.
 func (n *Node) Status() Status {

@@ -33,6 +33,11 @@ type sessions struct {
 	cur     *concurrency.Session
 	changed chan struct{} // closed and replaced whenever cur changes
 	stopped bool          // no new session after stop
+
+	// deadline bounds cur's lease from below; endRenew stops keeping it,
+	// with the session (see leaseDeadline).
+	deadline leaseDeadline
+	endRenew context.CancelFunc
 }
 
 func newSessions(client *clientv3.Client, ttl int, backoff time.Duration, lg *zap.Logger,
@@ -70,6 +75,12 @@ func (ss *sessions) wait(ctx context.Context) *concurrency.Session {
 			return nil
 		}
 	}
+}
+
+// writeDeadline returns a lower bound of when the live session s's lease
+// expires in etcd (see leaseDeadline), or the zero time if none is known.
+func (ss *sessions) writeDeadline(s *concurrency.Session) time.Time {
+	return ss.deadline.get(s.Lease())
 }
 
 // sessionLive reports whether s is a session whose lease the client still keeps
@@ -124,10 +135,19 @@ func (ss *sessions) run(ctx context.Context) {
 // open creates a session and registers the node under its lease. It
 // returns nil, nil if stop was called meanwhile.
 func (ss *sessions) open(ctx context.Context) (*concurrency.Session, error) {
+	before := time.Now()
 	s, err := concurrency.NewSession(ss.client, concurrency.WithTTL(ss.ttl), concurrency.WithContext(ctx))
 	if err != nil {
 		return nil, err
 	}
+	rctx, endRenew := context.WithCancel(ctx)
+	ss.mu.Lock()
+	if ss.endRenew != nil {
+		ss.endRenew()
+	}
+	ss.endRenew = endRenew
+	ss.mu.Unlock()
+	go ss.deadline.renew(rctx, ss.client, s, ss.ttl, before)
 	ss.regMu.Lock()
 	defer ss.regMu.Unlock()
 	ss.mu.Lock()
@@ -182,6 +202,9 @@ func (ss *sessions) orphan() {
 	ss.mu.Lock()
 	ss.stopped = true
 	s := ss.cur
+	if ss.endRenew != nil {
+		ss.endRenew()
+	}
 	ss.mu.Unlock()
 	if s != nil {
 		s.Orphan()
@@ -189,6 +212,11 @@ func (ss *sessions) orphan() {
 }
 
 func (ss *sessions) revoke(ctx context.Context, s *concurrency.Session) error {
+	ss.mu.Lock()
+	if ss.endRenew != nil {
+		ss.endRenew()
+	}
+	ss.mu.Unlock()
 	s.Orphan()
 	_, err := ss.client.Revoke(ctx, s.Lease())
 	return err

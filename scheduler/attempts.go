@@ -53,18 +53,44 @@ type RetryPolicy struct {
 	Attempts int
 	// Interval is the time from one attempt's start to the next one's.
 	Interval time.Duration
+	// Guard is a band at each edge of a window in which no attempt
+	// starts (and the planner puts no slot). An image's created_at is
+	// stamped by the cloud when the request arrives, on the cloud's clock:
+	// an attempt started just before a window ends (or just after it
+	// opens, on a clock ahead of the cloud's) could be stamped into the
+	// neighbouring window, which would then hold two images. The guard
+	// must exceed the clock skew between the service and the cloud plus
+	// the time a request takes to arrive. 0 disables it.
+	Guard time.Duration
 }
 
-// DefaultRetryPolicy is SPEC §2's: at most 3 attempts, an hour apart.
-func DefaultRetryPolicy() RetryPolicy { return RetryPolicy{Attempts: 3, Interval: time.Hour} }
+// DefaultGuard is DefaultRetryPolicy's Guard: five minutes, far more than
+// the skew of NTP-synchronised clocks and a request's latency, and little
+// of a daily window (0.7%).
+const DefaultGuard = 5 * time.Minute
+
+// DefaultRetryPolicy is SPEC §2's: at most 3 attempts, an hour apart, none
+// within DefaultGuard of a window's edges.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{Attempts: 3, Interval: time.Hour, Guard: DefaultGuard}
+}
+
+// Opens returns the earliest instant an attempt of window w may start: its
+// start plus the guard.
+func (p RetryPolicy) Opens(w Window) time.Time { return w.Start.Add(p.Guard) }
+
+// Cutoff returns the instant from which no attempt of window w starts: its
+// end less the guard.
+func (p RetryPolicy) Cutoff(w Window) time.Time { return w.End.Add(-p.Guard) }
 
 // Next returns when the next attempt of window w is due, given the slot
 // instant and the attempts made so far (all finished), or ok false when
 // the window is done: an attempt succeeded, the attempts are used up, or
-// the next one would fall at or past the window's end.
+// the next one would fall at or past the window's cutoff (its end less the
+// guard).
 //
 // The first attempt is due at the slot; each later one Interval after the
-// previous one started.
+// previous one started; none before the window opens plus the guard.
 func (p RetryPolicy) Next(w Window, slot time.Time, prev []Attempt) (at time.Time, ok bool) {
 	for _, a := range prev {
 		if a.Outcome == OutcomeSucceeded {
@@ -78,10 +104,10 @@ func (p RetryPolicy) Next(w Window, slot time.Time, prev []Attempt) (at time.Tim
 	if n := len(prev); n > 0 {
 		at = prev[n-1].At.Add(p.Interval)
 	}
-	if at.Before(w.Start) {
-		at = w.Start
+	if open := p.Opens(w); at.Before(open) {
+		at = open
 	}
-	if !at.Before(w.End) {
+	if !at.Before(p.Cutoff(w)) {
 		return time.Time{}, false
 	}
 	return at, true

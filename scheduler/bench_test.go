@@ -26,7 +26,7 @@ func benchPlace(b *testing.B, m mix) {
 		b.StartTimer()
 		p = scheduler.NewPlanner()
 		for k := range scheduler.Key(n) {
-			if _, err := p.Place(k, m(rng), 10*time.Minute); err != nil {
+			if _, err := p.Place(k, m(rng), 10*time.Minute, 0); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -52,7 +52,7 @@ func BenchmarkRebalance1MReference(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	p := scheduler.NewPlanner()
 	for k := range scheduler.Key(n) {
-		p.Place(k, referenceMix(rng), 10*time.Minute)
+		p.Place(k, referenceMix(rng), 10*time.Minute, 0)
 	}
 	now := at("2026-11-22T06:00:00Z")
 	next := scheduler.Key(n)
@@ -62,7 +62,7 @@ func BenchmarkRebalance1MReference(b *testing.B) {
 		b.StopTimer()
 		for range n / 100 {
 			p.Remove(scheduler.Key(rng.IntN(int(next))))
-			p.Place(next, referenceMix(rng), 10*time.Minute)
+			p.Place(next, referenceMix(rng), 10*time.Minute, 0)
 			next++
 		}
 		b.StartTimer()
@@ -83,7 +83,7 @@ func BenchmarkRebalanceConverged1M(b *testing.B) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	p := scheduler.NewPlanner()
 	for k := range scheduler.Key(1_000_000) {
-		p.Place(k, referenceMix(rng), 10*time.Minute)
+		p.Place(k, referenceMix(rng), 10*time.Minute, 0)
 	}
 	now := at("2026-11-22T06:00:00Z")
 	for len(p.Rebalance(now, 100000)) > 0 {
@@ -103,13 +103,13 @@ func BenchmarkPlaceOne(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	p := scheduler.NewPlanner()
 	for k := range scheduler.Key(1_000_000) {
-		p.Place(k, referenceMix(rng), 10*time.Minute)
+		p.Place(k, referenceMix(rng), 10*time.Minute, 0)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := scheduler.Key(rng.IntN(1_000_000))
 		p.Remove(k)
-		p.Place(k, referenceMix(rng), 10*time.Minute)
+		p.Place(k, referenceMix(rng), 10*time.Minute, 0)
 	}
 }

@@ -5,9 +5,12 @@
 // windows (Schedule.NextWindow, Window.ID, RunID), image names (ImageName),
 // retention (Retention), attempts (RetryPolicy), the per-window run state
 // machine (Run.Step, Run.Reconcile), and slot placement (Planner), which
-// spreads image creations evenly over the hours of the week (SPEC §5) and
-// exposes the per-hour histogram and the lower bound (Demand.Bound) that
-// flatness is reported against.
+// spreads image creations evenly over the hours of the week (SPEC §5),
+// keeps the images of servers on one hypervisor host (Host) from
+// overlapping given their expected durations, keeps slots out of a guard
+// band at each edge of their windows (RetryPolicy.Guard), and exposes the
+// per-hour histogram and the lower bound (Demand.Bound) that flatness is
+// reported against.
 //
 // It must never do I/O: no etcd, HTTP, gRPC, cloud calls or files, no
 // goroutines beyond the time package's timers, and no package-level

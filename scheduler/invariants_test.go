@@ -1,7 +1,9 @@
 package scheduler_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,15 @@ import (
 // one per window, inside it, and consecutive daily images 24 h ± MaxShift
 // apart (so never two on one UTC date).
 func TestWeeksOfRebalancingKeepOneImagePerWindowAndDailyImagesRoughly24hApart(t *testing.T) {
+	t.Run("without hosts", func(t *testing.T) { weeksOfRebalancing(t, false) })
+	t.Run("with hosts learned as the weeks go", func(t *testing.T) { weeksOfRebalancing(t, true) })
+}
+
+// weeksOfRebalancing is the test above; withHosts puts the schedules 40 to
+// a host and has each learn its host only at its first image, as the
+// engine does when it could not ask the cloud earlier, so that Repair
+// moves slots under the same rules as Rebalance.
+func weeksOfRebalancing(t *testing.T, withHosts bool) {
 	const (
 		n    = 1500
 		step = 20 * time.Minute
@@ -29,13 +40,21 @@ func TestWeeksOfRebalancingKeepOneImagePerWindowAndDailyImagesRoughly24hApart(t 
 		images         map[string]time.Time // window id → image instant
 		last           time.Time
 		lastWindow     scheduler.Window
+		host           scheduler.Host // learned at the first image
+		size           time.Duration
+		learned        bool
+		moves          []string // for failure reports
 	}
 	recs := map[scheduler.Key]*record{}
 	add := func(k scheduler.Key, now time.Time) {
-		if _, err := p.Place(k, referenceMix(rng), time.Duration(5+rng.IntN(60))*time.Minute); err != nil {
+		r := &record{added: now, images: map[string]time.Time{}, size: time.Duration(5+rng.IntN(60)) * time.Minute}
+		if withHosts {
+			r.host, r.size = scheduler.Host(1+rng.IntN(n/40)), snapshotMinutes(rng)
+		}
+		if _, err := p.Place(k, referenceMix(rng), r.size, 0); err != nil {
 			t.Fatal(err)
 		}
-		recs[k] = &record{added: now, images: map[string]time.Time{}}
+		recs[k] = r
 	}
 	for k := range scheduler.Key(n) {
 		add(k, start)
@@ -67,16 +86,30 @@ func TestWeeksOfRebalancingKeepOneImagePerWindowAndDailyImagesRoughly24hApart(t 
 				}
 				if sched.Kind == scheduler.Daily && !r.last.IsZero() && r.lastWindow.Next() == w {
 					if gap := inst.Sub(r.last); gap < 24*time.Hour-maxShift || gap > 24*time.Hour+maxShift {
-						t.Fatalf("key %d: consecutive daily images %v apart (%v then %v)", k, gap, r.last, inst)
+						t.Fatalf("key %d: consecutive daily images %v apart (%v then %v); its moves:\n%s", k, gap, r.last, inst, strings.Join(r.moves, "\n"))
 					}
 				}
 				r.images[w.ID()], r.last, r.lastWindow = inst, inst, w
 				images++
 			}
 		}
+		// Schedules that took their first image learn their host: Place
+		// keeps the slot, Repair may move it.
+		var moved []scheduler.Move
+		for k, r := range recs {
+			if r.host != 0 && !r.learned && len(r.images) > 0 && r.removed.IsZero() {
+				r.learned = true
+				slot, _ := p.Slot(k)
+				if _, err := p.Place(k, slot.Schedule(), r.size, r.host); err != nil {
+					t.Fatal(err)
+				}
+				moved = append(moved, p.Repair(k, now)...)
+			}
+		}
 		// The node rebalances; a move must not touch a window's image that
 		// is taken, nor move a pending one into the past.
-		for _, m := range p.Rebalance(now, 40) {
+		for _, m := range append(moved, p.Rebalance(now, 40)...) {
+			recs[m.Key].moves = append(recs[m.Key].moves, fmt.Sprintf("%s: %v → %v", now.Format("Mon 15:04"), m.From, m.To))
 			moves++
 			r := recs[m.Key]
 			w, in := m.From.Schedule().WindowAt(now)

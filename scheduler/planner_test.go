@@ -34,7 +34,7 @@ func fleet(tb testing.TB, n int, m mix, seed uint64) *scheduler.Planner {
 	rng := rand.New(rand.NewPCG(seed, uint64(n)))
 	p := scheduler.NewPlanner()
 	for i := range n {
-		if _, err := p.Place(scheduler.Key(i), m(rng), time.Duration(2+rng.IntN(90))*time.Minute); err != nil {
+		if _, err := p.Place(scheduler.Key(i), m(rng), time.Duration(2+rng.IntN(90))*time.Minute, 0); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -156,7 +156,7 @@ func TestIncrementalChangesKeepTheFleetFlat(t *testing.T) {
 			p.Remove(scheduler.Key(rng.IntN(next)))
 		}
 		for range 3000 { // add 3,000 new ones
-			if _, err := p.Place(scheduler.Key(next), referenceMix(rng), 10*time.Minute); err != nil {
+			if _, err := p.Place(scheduler.Key(next), referenceMix(rng), 10*time.Minute, 0); err != nil {
 				t.Fatal(err)
 			}
 			next++
@@ -174,7 +174,7 @@ func TestIncrementalChangesKeepTheFleetFlat(t *testing.T) {
 func TestPlaceKeepsTheSlotWhenTheScheduleIsUnchanged(t *testing.T) {
 	p := fleet(t, 500, referenceMix, 3)
 	before, _ := p.Slot(42)
-	again, err := p.Place(42, before.Schedule(), time.Hour)
+	again, err := p.Place(42, before.Schedule(), time.Hour, 0)
 	if err != nil || again != before {
 		t.Fatalf("re-placing kept %v → %v (%v)", before, again, err)
 	}
@@ -182,7 +182,7 @@ func TestPlaceKeepsTheSlotWhenTheScheduleIsUnchanged(t *testing.T) {
 	if before.Schedule() == other {
 		other = scheduler.WeeklySchedule(time.Wednesday)
 	}
-	moved, _ := p.Place(42, other, time.Hour)
+	moved, _ := p.Place(42, other, time.Hour, 0)
 	if moved.Schedule() != other || p.Len() != 500 {
 		t.Fatalf("changing the schedule gave %v, %d schedules", moved, p.Len())
 	}
@@ -204,7 +204,7 @@ func TestSlotsSurviveTextAndRestore(t *testing.T) {
 		if err := back.UnmarshalText(text); err != nil || back != s {
 			t.Fatalf("%q parsed to %v, %v", text, back, err)
 		}
-		if err := q.Restore(k, back, time.Minute); err != nil {
+		if err := q.Restore(k, back, time.Minute, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -248,10 +248,10 @@ func TestRestoreRejectsADailySlotThatJumpsMoreThanMaxShift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := scheduler.NewPlanner().Restore(1, s, time.Minute); !errors.Is(err, scheduler.ErrInvalidSlot) {
+	if err := scheduler.NewPlanner().Restore(1, s, time.Minute, 0); !errors.Is(err, scheduler.ErrInvalidSlot) {
 		t.Fatalf("Restore = %v, want ErrInvalidSlot", err)
 	}
-	if err := scheduler.NewPlanner(scheduler.WithMaxShift(8)).Restore(1, s, time.Minute); err != nil {
+	if err := scheduler.NewPlanner(scheduler.WithMaxShift(8)).Restore(1, s, time.Minute, 0); err != nil {
 		t.Fatalf("with MaxShift 8: %v", err)
 	}
 }
@@ -259,7 +259,7 @@ func TestRestoreRejectsADailySlotThatJumpsMoreThanMaxShift(t *testing.T) {
 func TestAWeeklyImageNormallyFallsOnTheRequestedDay(t *testing.T) {
 	p := scheduler.NewPlanner()
 	for k := range scheduler.Key(48) {
-		s, _ := p.Place(k, scheduler.WeeklySchedule(time.Wednesday), time.Minute)
+		s, _ := p.Place(k, scheduler.WeeklySchedule(time.Wednesday), time.Minute, 0)
 		w := s.Schedule().NextWindow(at("2026-11-22T00:00:00Z"))
 		if d := s.At(w).Weekday(); d != time.Wednesday && k < 24 {
 			t.Fatalf("schedule %d of an empty planner lands on %v", k, d)

@@ -14,17 +14,24 @@ type Move struct {
 // the moves, at most one per key. It returns no move only when the plan
 // cannot improve at instant now: it has converged.
 //
-// It works in two steps. First, local moves: scanning from where the
-// previous call stopped, a schedule's image moves from an hour with c
-// creations to an hour of the same window with at most c−2. When no local
-// move is left, chains: a breadth-first search over the 168 hours, where
-// an edge u→v means "some schedule with an image in u may move it to v",
-// finds a path from a busiest hour to an hour with two creations fewer,
-// and moves one image along each edge; the hours in between keep their
-// counts. Chains are what brings small fleets to the integral optimum.
-// Either way Σ creations² drops with every step, so repeated calls
-// converge. Local moves cost O(schedules examined × MaxShift); a chain
-// search costs O(schedules × 48).
+// It works in three steps. First, it repairs the schedules whose images
+// overlap a host-mate's booking (see Repair). Then local moves: scanning
+// from where the previous call stopped, a schedule's image moves from an
+// hour with c creations to an hour of the same window with at most c−2.
+// Then, with the moves left, chains: a breadth-first search over the 168
+// hours, where an edge u→v means "some schedule with an image in u may
+// move it to v", finds a path from a busiest hour to an hour with two
+// creations fewer, and moves one image along each edge; the hours in
+// between keep their counts. Chains are what brings small fleets to the
+// integral optimum, and what drains a busiest hour whose own schedules
+// have no local move while others keep moving elsewhere. Either way
+// Σ creations² drops with every step, and no local or chain move makes an
+// image overlap a host-mate's booking or start inside its window's guard
+// band (edges.go), so with repairs, which take away an overlap each and
+// never raise the busiest hour, the pair (overlaps, Σ creations²) drops
+// with every move and repeated calls converge. Local moves cost
+// O(schedules examined × MaxShift); a chain search costs
+// O(schedules × 48).
 //
 // Rebalance never gives a window a second image or takes its image away.
 // At instant now:
@@ -40,15 +47,19 @@ func (p *Planner) Rebalance(now time.Time, maxMoves int) []Move {
 	if maxMoves <= 0 || len(p.items) == 0 {
 		return nil
 	}
+	at := instantOf(now)
+	r := moveRecorder{p: p}
+	p.repairTangled(now, maxMoves, &r)
+	p.localMoves(at, maxMoves, &r)
+	p.chainMoves(at, maxMoves, &r)
+	return r.moves
+}
+
+func instantOf(now time.Time) instant {
 	now = now.UTC()
 	at := instant{weekday: int(now.Weekday()), ofDay: now.Hour()*minutesPerHour + now.Minute()}
 	at.ofWeek = at.weekday*24*minutesPerHour + at.ofDay
-	r := moveRecorder{p: p}
-	p.localMoves(at, maxMoves, &r)
-	if len(r.moves) == 0 {
-		p.chainMoves(at, maxMoves, &r)
-	}
-	return r.moves
+	return at
 }
 
 // instant is now, in the units the plan uses.
@@ -96,15 +107,23 @@ func (p *Planner) targets(s Slot, k int, at instant) (lo, hi int, ok bool) {
 	}
 	h := int(s.hours[k])
 	lo, hi = 0, 23
+	todayTaken := int(s.hours[at.weekday])*minutesPerHour+int(s.minute) <= at.ofDay
 	if k == at.weekday {
-		if h*minutesPerHour+int(s.minute) <= at.ofDay {
+		if todayTaken {
 			return 0, 0, false // today's image is taken or under way
 		}
 		lo = h + 1
 	}
 	prev, next := int(s.hours[(k+6)%7]), int(s.hours[(k+1)%7])
-	lo = max(lo, prev-p.maxShift, next-p.maxShift)
-	hi = min(hi, prev+p.maxShift, next+p.maxShift)
+	// The first image still ahead keeps within MaxShift−1 hours of the last
+	// one taken: Repair may change the minute, and whatever the two
+	// minutes, the images then stay within MaxShift of 24 h apart.
+	back := p.maxShift
+	if k == at.weekday || k == (at.weekday+1)%7 && todayTaken {
+		back = p.maxShift - 1
+	}
+	lo = max(lo, prev-back, next-p.maxShift)
+	hi = min(hi, prev+back, next+p.maxShift)
 	return lo, hi, lo <= hi
 }
 
@@ -114,6 +133,12 @@ func cellOf(s Slot, k, pos int) int {
 		return weeklyCell(time.Weekday(s.day), pos)
 	}
 	return k*24 + pos
+}
+
+// startOf returns the minute of the week at which position k of slot s
+// would start at position pos.
+func startOf(s Slot, k, pos int) int {
+	return cellOf(s, k, pos)*minutesPerHour + int(s.minute)
 }
 
 // positions returns how many positions slot s has: 7 days or 1 window.
@@ -156,10 +181,10 @@ func (p *Planner) localMoves(at instant, maxMoves int, r *moveRecorder) {
 			var bc int64
 			for pos := lo; pos <= hi; pos++ {
 				cc := c[cellOf(s, k, pos)]
-				if pos == cur || cc > from-2 {
+				if pos == cur || cc > from-2 || !p.mayMove(i, k, pos) {
 					continue
 				}
-				if best < 0 || cc < bc || cc == bc && abs(pos-cur) < abs(best-cur) {
+				if (best < 0 || cc < bc || cc == bc && abs(pos-cur) < abs(best-cur)) && p.freeFor(i, startOf(s, k, pos)) {
 					best, bc = pos, cc
 				}
 			}
@@ -197,7 +222,8 @@ func (p *Planner) chainMoves(at instant, maxMoves int, r *moveRecorder) {
 			e := path[j]
 			s := p.items[e.item].slot
 			lo, hi, ok := p.targets(s, e.k, at)
-			if !ok || cellOf(s, e.k, int(s.hours[e.k])) != e.from || e.pos < lo || e.pos > hi {
+			if !ok || cellOf(s, e.k, int(s.hours[e.k])) != e.from || e.pos < lo || e.pos > hi ||
+				!p.mayMove(int(e.item), e.k, e.pos) || !p.freeFor(int(e.item), startOf(s, e.k, e.pos)) {
 				return
 			}
 			p.shiftTo(int(e.item), e.k, e.pos, r)
@@ -236,9 +262,11 @@ func (p *Planner) witnesses(at instant, floor int64) *[hoursPerWeek][hoursPerWee
 				continue
 			}
 			for pos := lo; pos <= hi; pos++ {
-				if v := cellOf(s, k, pos); v != u {
-					wit[u][v] = witness{item: int32(i), k: int8(k), pos: int8(pos)}
+				v := cellOf(s, k, pos)
+				if v == u || wit[u][v].item >= 0 || !p.mayMove(i, k, pos) || !p.freeFor(i, startOf(s, k, pos)) {
+					continue
 				}
+				wit[u][v] = witness{item: int32(i), k: int8(k), pos: int8(pos)}
 			}
 		}
 	}

@@ -64,7 +64,8 @@ type Run struct {
 	Reason     string
 }
 
-// NewRun returns the pending run of serverID for window w, due at slot.
+// NewRun returns the pending run of serverID for window w, due at slot
+// (Due keeps it out of the window's opening guard).
 func NewRun(serverID, serverName string, w Window, slot time.Time, policy RetryPolicy) Run {
 	return Run{
 		ID:         RunID(serverID, w),
@@ -77,6 +78,21 @@ func NewRun(serverID, serverName string, w Window, slot time.Time, policy RetryP
 		NextAt:     slot,
 	}
 }
+
+// Due returns when the next attempt of a waiting run (StatePending,
+// StateRetryWait, StateWaiting) may start: NextAt, or the window's opening
+// plus the policy's guard if that is later. A tick at or past Cutoff ends
+// the run without another attempt.
+func (r Run) Due() time.Time {
+	if open := r.Policy.Opens(r.Window); r.NextAt.Before(open) {
+		return open
+	}
+	return r.NextAt
+}
+
+// Cutoff returns the instant from which the run starts no attempt and asks
+// for no image: the window's end less the policy's guard.
+func (r Run) Cutoff() time.Time { return r.Policy.Cutoff(r.Window) }
 
 // EventKind says what an executor observed.
 type EventKind uint8
@@ -124,9 +140,11 @@ const (
 	ActionWaitUntil ActionKind = iota + 1
 	// ActionCreateImage: first look for an image carrying Metadata's run id and
 	// attempt and report it with EventImageCreated; else check the server
-	// (EventServerGone) and its previous image (EventPreviousSaving); else ask Nova
-	// for an image named Name with Metadata, and report EventImageCreated or
-	// EventCreateFailed.
+	// (EventServerGone) and its previous image (EventPreviousSaving); else, if
+	// the run's Cutoff has not come, ask Nova for an image named Name with
+	// Metadata and report EventImageCreated or EventCreateFailed, and past
+	// the Cutoff report EventCreateFailed without asking (an image asked
+	// for so late could be stamped into the next window).
 	ActionCreateImage
 	// ActionPollImage: read ImageID's status; report EventImageActive, EventImageFailed,
 	// or nothing while it saves (then EventTick later).
@@ -181,7 +199,7 @@ func (r Run) Reconcile() []Action {
 	}
 	switch r.State {
 	case StatePending, StateRetryWait, StateWaiting:
-		acts = append(acts, Action{Kind: ActionWaitUntil, At: r.NextAt})
+		acts = append(acts, Action{Kind: ActionWaitUntil, At: r.Due()})
 	case StateCreating:
 		n := len(r.Attempts)
 		acts = append(acts, Action{Kind: ActionCreateImage, Name: r.ImageName, Metadata: Metadata(r.ID, n), Attempt: n})
@@ -240,14 +258,19 @@ func (r Run) step(ev Event) (Run, bool) {
 		if ev.Kind != EventTick {
 			return r, false
 		}
-		if !ev.At.Before(r.Window.End) {
-			why := "window ended before any attempt"
+		if !ev.At.Before(r.Cutoff()) {
+			why := "window ended"
+			if ev.At.Before(r.Window.End) {
+				why = fmt.Sprintf("window ends within its %v guard", r.Policy.Guard)
+			}
 			if len(r.Attempts) > 0 {
-				why = "window ended: " + r.Attempts[len(r.Attempts)-1].Reason
+				why += ": " + r.Attempts[len(r.Attempts)-1].Reason
+			} else {
+				why += " before any attempt"
 			}
 			return r.exhausted(why), true
 		}
-		if ev.At.Before(r.NextAt) {
+		if ev.At.Before(r.Due()) {
 			return r, true
 		}
 		r.State = StateCreating

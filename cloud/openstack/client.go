@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
@@ -154,10 +155,32 @@ func newHTTPClient(cfg Config, tlsConf *tls.Config) http.Client {
 		if hc.Timeout == 0 {
 			hc.Timeout = cfg.RequestTimeout
 		}
+		next := hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		hc.Transport = sendGate{next: next}
 		return hc
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsConf
 	tr.MaxIdleConnsPerHost = 32
-	return http.Client{Transport: tr, Timeout: cfg.RequestTimeout}
+	return http.Client{Transport: sendGate{next: tr}, Timeout: cfg.RequestTimeout}
+}
+
+// sendGate refuses to send a request whose context's send deadline
+// (cloud.WithSendDeadline) has passed. It checks immediately before the
+// transport writes, every attempt included (gophercloud's retries and
+// re-authentications go through it too), so that the window between the
+// check and the request leaving is as small as it can be.
+type sendGate struct{ next http.RoundTripper }
+
+func (g sendGate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if d, ok := cloud.SendDeadline(req.Context()); ok && !time.Now().Before(d) {
+		if req.Body != nil {
+			req.Body.Close() // RoundTrip must close it, even on error
+		}
+		return nil, fmt.Errorf("%w (%s %s, deadline %s)", cloud.ErrSendDeadline, req.Method, req.URL.Path, d.Format(time.RFC3339Nano))
+	}
+	return g.next.RoundTrip(req)
 }

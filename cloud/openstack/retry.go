@@ -84,6 +84,9 @@ func (r *retrier) delay(terr *cloud.TransientError, n uint) time.Duration {
 // a 5xx other than 501, or no answer at all (timeout, refused or broken
 // connection). Anything else is nil.
 func transient(err error, now time.Time) *cloud.TransientError {
+	if errors.Is(err, cloud.ErrSendDeadline) {
+		return nil // never sent: nothing to retry or look up
+	}
 	var terr *cloud.TransientError
 	if errors.As(err, &terr) {
 		return terr

@@ -62,6 +62,7 @@ and point the nodes at it: imgsched serve --etcd-endpoints http://e1:2379,...`,
 	f.StringVar(&cfg.InitialCluster, "initial-cluster", "", "every member as name=peer-URL, comma-separated (default: this member alone)")
 	f.BoolVar(&cfg.NewCluster, "new-cluster", true, "bootstrap a new cluster (false: join an existing one); only the first start reads it")
 	f.UintVar(&cfg.MaxTxnOps, "max-txn-ops", cfg.MaxTxnOps, "most operations in one transaction; imgsched's bulk import uses up to this many")
+	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "skip fsync (tests and load tests only: a crash can lose acknowledged writes)")
 	f.DurationVar(&cfg.StartTimeout, "start-timeout", 5*time.Minute, "how long to wait for the cluster to form")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

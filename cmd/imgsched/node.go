@@ -30,6 +30,10 @@ type nodeConfig struct {
 	// EtcdEndpoints of an external etcd cluster; empty starts an embedded
 	// single-member etcd in DataDir.
 	EtcdEndpoints []string
+	// EtcdUnsafeNoFsync runs the embedded etcd without fsync: for tests and
+	// demos on accelerated clocks, where a disk stall of a fraction of a
+	// second is simulated hours late; a crash can lose acknowledged writes.
+	EtcdUnsafeNoFsync bool
 	// EtcdPrefix is the key prefix of this imgsched cluster in etcd.
 	EtcdPrefix string
 	// Shards is the shard count, fixed when the cluster is first created.
@@ -57,6 +61,8 @@ type engineFlags struct {
 	CloudBurst         int
 	GoneGrace          time.Duration
 	RebalanceInterval  time.Duration
+	// TakeoverSettle is in real time: it covers a cloud request in flight.
+	TakeoverSettle time.Duration
 }
 
 func (c *engineFlags) register(cmd *cobra.Command) {
@@ -69,12 +75,19 @@ func (c *engineFlags) register(cmd *cobra.Command) {
 	f.Float64Var(&c.CloudRate, "cloud-rate", d.CloudRate, "most cloud requests per (simulated) second from this node's engine; 0 unlimited")
 	f.IntVar(&c.CloudBurst, "cloud-burst", d.CloudBurst, "burst of cloud requests allowed above --cloud-rate")
 	f.DurationVar(&c.GoneGrace, "gone-grace", d.GoneGrace, "how long a schedule whose server was deleted is kept (state SERVER_GONE) before it is removed")
+	f.DurationVar(&c.TakeoverSettle, "takeover-settle", d.TakeoverSettle, "real time a run taken over while asking for an image waits for that request to land before asking again; above the cloud's slowest createImage answer")
 	f.DurationVar(&c.RebalanceInterval, "rebalance-interval", d.RebalanceInterval, "how often slots are moved towards emptier hours; 0 never")
 }
 
 // config returns the engine configuration the flags describe.
-func (c engineFlags) config() engine.Config {
+// config returns the engine's configuration on clock: real-time flags are
+// converted to its scale.
+func (c engineFlags) config(clock scheduler.Clock) engine.Config {
 	cfg := engine.DefaultConfig()
+	cfg.TakeoverSettle = c.TakeoverSettle
+	if sc, ok := clock.(interface{ Scale() float64 }); ok {
+		cfg.TakeoverSettle = time.Duration(float64(c.TakeoverSettle) * sc.Scale())
+	}
 	cfg.Workers, cfg.MaxInFlight, cfg.MaxInFlightPerHost = c.Workers, c.MaxInFlight, c.MaxInFlightPerHost
 	cfg.CloudRate, cfg.CloudBurst = c.CloudRate, c.CloudBurst
 	cfg.GoneGrace, cfg.RebalanceInterval = c.GoneGrace, c.RebalanceInterval
@@ -91,6 +104,7 @@ func (c *nodeConfig) register(cmd *cobra.Command, d nodeDefaults) {
 	f := cmd.Flags()
 	f.StringVar(&c.DataDir, "data-dir", dataDir, "directory for the embedded etcd's data (used without --etcd-endpoints)")
 	f.StringSliceVar(&c.EtcdEndpoints, "etcd-endpoints", nil, "etcd client URLs, comma-separated; empty starts an embedded single-member etcd")
+	f.BoolVar(&c.EtcdUnsafeNoFsync, "etcd-unsafe-no-fsync", false, "run the embedded etcd without fsync (tests and demos only: a crash can lose acknowledged writes)")
 	f.StringVar(&c.EtcdPrefix, "etcd-prefix", cluster.DefaultPrefix, "etcd key prefix of this imgsched cluster")
 	f.IntVar(&c.Shards, "shards", cluster.DefaultShardCount, "shard count, fixed when the cluster is created")
 	f.StringVar(&c.RESTAddr, "rest-addr", restAddr, "REST listen address (compatible /v2 resource, /v1 API, /healthz, /readyz, /metrics)")
@@ -128,6 +142,7 @@ func startNode(ctx context.Context, cfg nodeConfig, log *zap.Logger) (n *node, e
 	if len(endpoints) == 0 {
 		ec := cluster.DefaultEmbeddedConfig(filepath.Join(cfg.DataDir, "etcd"))
 		ec.Logger = log
+		ec.UnsafeNoFsync = cfg.EtcdUnsafeNoFsync
 		if n.etcd, err = cluster.StartEmbedded(ctx, ec); err != nil {
 			return n, err
 		}
@@ -207,9 +222,9 @@ func runNode(ctx context.Context, cfg nodeConfig, log *zap.Logger, cloud *openst
 	if cfg.Engine.Disabled {
 		engineDone <- nil
 	} else {
-		eng, err := engine.New(cfg.Engine.config(), n.store, cloud,
+		eng, err := engine.New(cfg.Engine.config(clock), n.store, cloud,
 			engine.WithClock(clock), engine.WithLogger(log.Named("engine")), engine.WithRegisterer(n.registry),
-			engine.WithOwnership(member), engine.WithGuard(member))
+			engine.WithOwnership(member), engine.WithGuard(member), engine.WithCloudFence(member))
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/imgsched/imgsched/cloud"
+	"github.com/imgsched/imgsched/cluster"
 	"github.com/imgsched/imgsched/scheduler"
 )
 
@@ -116,11 +117,28 @@ func (p *pass) create(ctx context.Context, act scheduler.Action) (scheduler.Even
 	case strings.EqualFold(srv.Status, cloud.ServerError):
 		return createFailed("server in ERROR"), nil
 	}
+	if !p.e.clock.Now().Before(p.run.Cutoff()) {
+		// Resumed too late (a wait for the rate limit, a takeover): an
+		// image asked for now could be stamped into the next window.
+		return createFailed(fmt.Sprintf("the window ends within its %v guard", p.run.Policy.Guard)), nil
+	}
+	if until, wait := p.settling(); wait {
+		// An earlier owner may have asked just before it lost the shard;
+		// its image, if any, is adopted on the next pass.
+		p.e.log.Info("engine: run taken over while asking for an image; waiting for it to land",
+			zap.String("server", p.id), zap.String("run", p.run.ID), zap.Time("until", until))
+		p.due = until
+		return scheduler.Event{}, errWait
+	}
+	wctx, err := p.sendBy(ctx)
+	if err != nil {
+		return scheduler.Event{}, err
+	}
 	if err := p.call(ctx); err != nil {
 		return scheduler.Event{}, err
 	}
 	at := p.e.clock.Now()
-	id, err := c.CreateImage(ctx, p.id, act.Name, act.Metadata)
+	id, err := c.CreateImage(wctx, p.id, act.Name, act.Metadata)
 	switch {
 	case err == nil:
 		p.e.log.Debug("engine: image asked for", zap.String("server", p.id), zap.String("run", p.run.ID),
@@ -130,6 +148,8 @@ func (p *pass) create(ctx context.Context, act scheduler.Action) (scheduler.Even
 		return scheduler.Event{Kind: scheduler.EventServerGone}, nil
 	case ctx.Err() != nil:
 		return scheduler.Event{}, ctx.Err()
+	case errors.Is(err, cloud.ErrSendDeadline):
+		return scheduler.Event{}, fmt.Errorf("%w: %w", cluster.ErrFenced, err)
 	case errors.Is(err, cloud.ErrServerBusy):
 		return createFailed("server busy: Nova answered 409"), nil
 	}
@@ -168,14 +188,16 @@ func adoptable(imgs []cloud.Image, runID string, attempt int) (cloud.Image, bool
 	return cloud.Image{}, false
 }
 
-// poll performs ActionPollImage: the first read waits for the snapshot's
-// expected duration, later ones come every PollInterval.
+// poll performs ActionPollImage: the first read waits for three quarters
+// of the snapshot's expected duration (save times vary, and the host's
+// in-flight place is held until a read sees the image done), later ones
+// come every PollInterval.
 func (p *pass) poll(ctx context.Context) (scheduler.Event, error) {
 	// Its image is in creation, whoever asked for it.
 	p.e.limits.hold(p.id, "")
 	r := p.run
 	expected := scheduler.ExpectedDuration(time.Duration(p.runs.GetObservedDuration()), 0)
-	first := r.CreatedAt.Add(min(max(expected, p.e.cfg.PollInterval), p.e.cfg.MaxFirstPoll))
+	first := r.CreatedAt.Add(min(max(expected*3/4, p.e.cfg.PollInterval), p.e.cfg.MaxFirstPoll))
 	if p.now.Before(first) {
 		p.due = first
 		return scheduler.Event{}, errWait
@@ -207,18 +229,22 @@ func (p *pass) poll(ctx context.Context) (scheduler.Event, error) {
 	return scheduler.Event{}, errWait
 }
 
-// observed records how long the image took, which weighs the schedule in
-// the planner from now on.
+// observed records how long the image took, which the planner books on
+// the schedule's host from now on (moving the slot if that makes it
+// overlap a host-mate's). Save times vary from one day to the next (the
+// simulated cloud's by ±20%), so what is kept is their upper envelope: a
+// longer save is taken at once, a shorter one only a quarter of the way.
+// Booking the last save alone made every save longer than the one before
+// run into the next host-mate's slot.
 func (p *pass) observed(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	p.runs.ObservedDuration = int64(d)
-	p.e.mu.Lock()
-	if p.e.tab.entries[p.i].flags&flagDrop == 0 {
-		_, _ = p.e.planner.Place(scheduler.Key(p.i), p.sched, d)
+	if old := time.Duration(p.runs.GetObservedDuration()); old > d {
+		d = old - (old-d)/4
 	}
-	p.e.mu.Unlock()
+	p.runs.ObservedDuration, p.dirty = int64(d), true
+	p.replan()
 }
 
 // list performs ActionListImages, for retention with the schedule's
@@ -250,10 +276,18 @@ func (p *pass) remove(ctx context.Context, act scheduler.Action) (scheduler.Even
 	if err != nil {
 		return scheduler.Event{}, err
 	}
+	wctx, err := p.sendBy(ctx)
+	if err != nil {
+		return scheduler.Event{}, err
+	}
 	if err := p.call(ctx); err != nil {
 		return scheduler.Event{}, err
 	}
-	if err := c.DeleteImage(ctx, act.ImageID); err != nil && !errors.Is(err, cloud.ErrNotFound) {
+	err = c.DeleteImage(wctx, act.ImageID)
+	switch {
+	case errors.Is(err, cloud.ErrSendDeadline):
+		return scheduler.Event{}, fmt.Errorf("%w: %w", cluster.ErrFenced, err)
+	case err != nil && !errors.Is(err, cloud.ErrNotFound):
 		return scheduler.Event{}, p.cloudFailed(ctx, "delete image", err)
 	}
 	reason := "retention"

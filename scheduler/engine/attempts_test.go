@@ -84,6 +84,8 @@ func TestAttemptsStopAtThreeAndNeverPassTheWindow(t *testing.T) {
 		{name: "three attempts an hour apart", slot: slot10h, wantAttempts: []time.Time{at(0, 10, 0), at(0, 11, 0), at(0, 12, 0)}},
 		{name: "a slot late in the day gets only the attempts before midnight",
 			slot: "daily :30 22,22,22,22,22,22,22", wantAttempts: []time.Time{at(0, 22, 30), at(0, 23, 30)}},
+		{name: "no retry starts in the guard band before midnight",
+			slot: "daily :56 22,22,22,22,22,22,22", wantAttempts: []time.Time{at(0, 22, 56)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			en := newEnv(t, nil)
@@ -119,5 +121,25 @@ func TestAttemptsStopAtThreeAndNeverPassTheWindow(t *testing.T) {
 				t.Errorf("missed windows %d, want 1", runs.GetMissedWindows())
 			}
 		})
+	}
+}
+
+func TestNoAttemptStartsInsideTheGuardBandBeforeTheWindowEnds(t *testing.T) {
+	// A slot stored at 23:58 (by an older planner, say): with the default
+	// five-minute guard the attempt due then is not made, since an image
+	// asked for so late could be stamped into the next day's window.
+	en := newEnv(t, nil)
+	if en.cfg.Retry.Guard != 5*time.Minute {
+		t.Fatalf("default guard %v, want 5m", en.cfg.Retry.Guard)
+	}
+	srv := en.addServer("late-1", "compute-1")
+	en.seedSlot(srv.ID, 2, daily, "daily :58 23,23,23,23,23,23,23")
+	en.runUntil(at(0, 23, 59))
+	h := onlyRun(t, en.runs(srv.ID))
+	if scheduler.State(h.GetState()) != scheduler.StateFailed || h.GetAttempts() != 0 || !strings.Contains(h.GetReason(), "guard") {
+		t.Fatalf("run %v, want failed without an attempt, naming the guard", h)
+	}
+	if imgs := en.created(srv.ID); len(imgs) != 0 {
+		t.Fatalf("images %v were asked for inside the guard band", imgs)
 	}
 }

@@ -33,9 +33,20 @@ type Config struct {
 	// the cloud's API rate limits answer 429 often.
 	CloudRate  float64
 	CloudBurst int
-	// Retry bounds the attempts per window (SPEC §2: 3, an hour apart).
-	// Change it only to test.
+	// Retry bounds the attempts per window (SPEC §2: 3, an hour apart) and
+	// keeps them, and the planner's slots, out of a guard band at each
+	// edge of a window (Retry.Guard, default 5m): created_at is stamped by
+	// the cloud on its own clock, so an image asked for at the very edge
+	// could land in the neighbouring window. Raise the guard if the
+	// service's clocks and the cloud's can drift further apart than a few
+	// minutes; change the rest only to test.
 	Retry scheduler.RetryPolicy
+	// HourMargin keeps slots out of the last minutes of every hour, so that
+	// an image asked for a little late (mostly behind a same-host image
+	// that ran long) still counts in its planned hour: the flatness of
+	// SPEC §5 is measured per hour. Default scheduler.DefaultHourMargin
+	// (10m); raise it if the lateness histogram has a tail past it.
+	HourMargin time.Duration
 	// PollInterval is the time between two reads of a saving image's status
 	// after the first, which waits the snapshot's expected duration. Default
 	// 1m; raise it to cut Glance reads when images take hours.
@@ -67,9 +78,18 @@ type Config struct {
 	// trust) before it is reconciled again. Default 1m.
 	ErrorBackoff time.Duration
 	// LimitWait is how long a run due while the in-flight limits are full
-	// waits before trying again; it is also woken as soon as an image of
-	// the node completes. Default 5m.
+	// waits before trying again; it is also woken as soon as a place it
+	// may take frees (runs wait in the order of their due times). A waiter
+	// not heard of for three LimitWaits loses its place in line. Default
+	// 5m.
 	LimitWait time.Duration
+	// TakeoverSettle is how long a run found asking for an image when this
+	// node took its shard (an earlier owner's, or this node's before a
+	// restart) waits, from the takeover, before it asks again if the image
+	// has not appeared: the earlier owner may have sent a createImage just
+	// before its lease ended that Nova has not answered yet. It should
+	// exceed the cloud's longest createImage response time. Default 5s.
+	TakeoverSettle time.Duration
 	// ReconcileTimeout bounds one reconcile's I/O in real time, so a hung
 	// etcd or cloud cannot hold a worker for ever. Default 2m.
 	ReconcileTimeout time.Duration
@@ -84,6 +104,7 @@ func DefaultConfig() Config {
 		CloudRate:          50,
 		CloudBurst:         100,
 		Retry:              scheduler.DefaultRetryPolicy(),
+		HourMargin:         scheduler.DefaultHourMargin,
 		PollInterval:       time.Minute,
 		MaxFirstPoll:       30 * time.Minute,
 		GoneGrace:          7 * 24 * time.Hour,
@@ -95,6 +116,7 @@ func DefaultConfig() Config {
 		ErrorBackoff:       time.Minute,
 		LimitWait:          5 * time.Minute,
 		ReconcileTimeout:   2 * time.Minute,
+		TakeoverSettle:     5 * time.Second,
 	}
 }
 
@@ -109,10 +131,14 @@ func (c Config) validate() error {
 		return fmt.Errorf("engine: CloudRate %v must be ≥ 0 and CloudBurst %d ≥ 1", c.CloudRate, c.CloudBurst)
 	case c.Retry.Attempts < 1 || c.Retry.Interval <= 0:
 		return fmt.Errorf("engine: Retry %+v needs at least one attempt and a positive interval", c.Retry)
+	case c.Retry.Guard < 0 || c.Retry.Guard > 6*time.Hour:
+		return fmt.Errorf("engine: Retry.Guard %v must be within 0..6h", c.Retry.Guard)
+	case c.HourMargin < 0 || c.HourMargin >= time.Hour:
+		return fmt.Errorf("engine: HourMargin %v must be within [0, 1h)", c.HourMargin)
 	case c.PollInterval <= 0 || c.MaxFirstPoll <= 0 || c.ErrorBackoff <= 0 || c.LimitWait <= 0 || c.ReconcileTimeout <= 0:
 		return fmt.Errorf("engine: PollInterval, MaxFirstPoll, ErrorBackoff, LimitWait and ReconcileTimeout must be positive")
-	case c.GoneGrace < 0 || c.RebalanceInterval < 0 || c.RebalanceMoves < 0:
-		return fmt.Errorf("engine: GoneGrace, RebalanceInterval and RebalanceMoves must not be negative")
+	case c.GoneGrace < 0 || c.RebalanceInterval < 0 || c.RebalanceMoves < 0 || c.TakeoverSettle < 0:
+		return fmt.Errorf("engine: GoneGrace, RebalanceInterval, RebalanceMoves and TakeoverSettle must not be negative")
 	case c.HistoryLimit < 1 || c.MissedAlert < 1:
 		return fmt.Errorf("engine: HistoryLimit %d and MissedAlert %d must be at least 1", c.HistoryLimit, c.MissedAlert)
 	case c.MaxShift < 0 || c.MaxShift > 12:

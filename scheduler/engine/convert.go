@@ -54,7 +54,7 @@ func toRecord(r scheduler.Run) *storagev1.Run {
 	out := &storagev1.Run{
 		Id: r.ID, ServerName: r.ServerName,
 		Day: dayOf(r.Window.Schedule), WindowStart: nanos(r.Window.Start), WindowEnd: nanos(r.Window.End),
-		Slot: nanos(r.Slot), MaxAttempts: uint32(r.Policy.Attempts), RetryInterval: int64(r.Policy.Interval),
+		Slot: nanos(r.Slot), MaxAttempts: uint32(r.Policy.Attempts), RetryInterval: int64(r.Policy.Interval), RetryGuard: int64(r.Policy.Guard),
 		State: uint32(r.State), NextAt: nanos(r.NextAt), ImageId: r.ImageID, ImageName: r.ImageName,
 		CreatedAt: nanos(r.CreatedAt), ActiveAt: nanos(r.ActiveAt), Leftover: r.Leftover, Listed: r.Listed,
 		Deleting: r.Deleting, Outcome: uint32(r.Outcome), Reason: r.Reason,
@@ -71,7 +71,7 @@ func fromRecord(serverID string, p *storagev1.Run) scheduler.Run {
 		ID: p.GetId(), ServerID: serverID, ServerName: p.GetServerName(),
 		Window: scheduler.Window{Schedule: scheduleOfDay(p.GetDay()), Start: fromNanos(p.GetWindowStart()), End: fromNanos(p.GetWindowEnd())},
 		Slot:   fromNanos(p.GetSlot()),
-		Policy: scheduler.RetryPolicy{Attempts: int(p.GetMaxAttempts()), Interval: time.Duration(p.GetRetryInterval())},
+		Policy: scheduler.RetryPolicy{Attempts: int(p.GetMaxAttempts()), Interval: time.Duration(p.GetRetryInterval()), Guard: time.Duration(p.GetRetryGuard())},
 		State:  scheduler.State(p.GetState()), NextAt: fromNanos(p.GetNextAt()),
 		ImageID: p.GetImageId(), ImageName: p.GetImageName(),
 		CreatedAt: fromNanos(p.GetCreatedAt()), ActiveAt: fromNanos(p.GetActiveAt()),

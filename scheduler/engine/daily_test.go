@@ -24,10 +24,14 @@ func TestDailyScheduleTakesOneImagePerDateAndKeepsTheNewest(t *testing.T) {
 		t.Fatalf("current run %v, want pending", runs.GetCurrent())
 	}
 
-	// A schedule enabled at midnight gets its first image the next day
-	// (its slot today is not strictly ahead). Stop just before day 7's slot.
+	// A schedule enabled at midnight gets its first image the same day:
+	// its slot is past the window's opening guard, so still ahead. Stop
+	// just before day 6's slot, after six images (days 0 to 5).
 	const days = 6
-	en.runUntil(slot.At(windowOf(t, scheduler.DailySchedule(), start.AddDate(0, 0, days+1))).Add(-time.Minute))
+	if at := slot.At(windowOf(t, scheduler.DailySchedule(), start)); !at.After(start) {
+		t.Fatalf("today's slot %v is not ahead of midnight", at)
+	}
+	en.runUntil(slot.At(windowOf(t, scheduler.DailySchedule(), start.AddDate(0, 0, days))).Add(-time.Minute))
 
 	imgs := en.created(srv.ID)
 	perDate := map[string]int{}
@@ -50,7 +54,7 @@ func TestDailyScheduleTakesOneImagePerDateAndKeepsTheNewest(t *testing.T) {
 			}
 		}
 	}
-	for d := 1; d <= days; d++ {
+	for d := range days {
 		date := start.AddDate(0, 0, d).Format("2006-01-02")
 		if perDate[date] != 1 {
 			t.Errorf("%s has %d images, want exactly 1 (all: %v)", date, perDate[date], perDate)

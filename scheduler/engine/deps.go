@@ -47,6 +47,17 @@ type Releaser interface {
 	Release(shard int)
 }
 
+// CloudFence bounds, in real time, until when this node may still send
+// the cloud a write (createImage, an image delete) for a shard's servers.
+// The cloud cannot compare a fence token as etcd does, so the engine sends
+// such a request only before the deadline, with a context that ends
+// there; a node that lost its lease (paused, cut off) therefore cannot
+// create an image after another node took the shard over. An error
+// (cluster.ErrFenced) means no write at all. *cluster.Node implements it.
+type CloudFence interface {
+	WriteDeadline(shard int) (time.Time, error)
+}
+
 // AllShards is the ownership of a single node: every shard, forever.
 func AllShards(count int) Ownership { return allShards(count) }
 

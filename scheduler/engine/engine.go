@@ -22,6 +22,7 @@ type Engine struct {
 	cloud   Cloud
 	owner   Ownership
 	guard   cluster.Guard
+	fence   CloudFence
 	clock   scheduler.Clock
 	log     *zap.Logger
 	observe func(Report)
@@ -35,8 +36,12 @@ type Engine struct {
 	tab     table
 	planner *scheduler.Planner
 	owned   map[int]bool
-	busy    int // entries popped and not yet finished
-	missed  int // entries with flagMissed
+	// gained is when (Clock) each owned shard was last taken; a run some
+	// earlier owner left asking for an image waits Config.TakeoverSettle
+	// from then (see pass.settling).
+	gained map[int]time.Time
+	busy   int // entries popped and not yet finished
+	missed int // entries with flagMissed
 	// dropping counts, per shard no longer owned, the entries dropped while
 	// a reconcile of theirs was under way; the shard is released when its
 	// count reaches zero.
@@ -71,6 +76,10 @@ func WithOwnership(o Ownership) Option { return func(e *Engine) { e.owner = o } 
 // WithGuard fences every write of the engine (default none: a single node).
 func WithGuard(g cluster.Guard) Option { return func(e *Engine) { e.guard = g } }
 
+// WithCloudFence bounds every cloud write of the engine by f's deadline
+// (default none: a single node, which never loses its shards).
+func WithCloudFence(f CloudFence) Option { return func(e *Engine) { e.fence = f } }
+
 // WithClock sets the clock (default scheduler.RealClock); the simulated
 // cloud must share it under --time-scale.
 func WithClock(c scheduler.Clock) Option { return func(e *Engine) { e.clock = c } }
@@ -95,8 +104,9 @@ func New(cfg Config, store Store, cl Cloud, opts ...Option) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: cfg, store: store, cloud: cl, clock: scheduler.RealClock{}, log: zap.NewNop(),
-		tab: newTable(), planner: scheduler.NewPlanner(scheduler.WithMaxShift(cfg.MaxShift)),
-		owned: make(map[int]bool), dropping: make(map[int]int), changed: make(chan struct{}), kick: make(chan struct{}, 1),
+		tab: newTable(), planner: scheduler.NewPlanner(scheduler.WithMaxShift(cfg.MaxShift),
+			scheduler.WithRetry(cfg.Retry), scheduler.WithHourMargin(cfg.HourMargin)),
+		owned: make(map[int]bool), gained: make(map[int]time.Time), dropping: make(map[int]int), changed: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
 	var reg prometheus.Registerer = prometheus.NewRegistry()
 	for _, o := range opts {

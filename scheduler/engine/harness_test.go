@@ -45,6 +45,7 @@ type env struct {
 	cfg    engine.Config
 	proj   sim.Project
 	opts   []engine.Option // more options of the engines startEngine starts
+	cloudA engine.Cloud    // when set, the cloud startEngine's engines use instead of client
 
 	mu       sync.Mutex
 	eng      *engine.Engine
@@ -116,7 +117,11 @@ func (en *env) startEngine() {
 	en.t.Helper()
 	opts := append([]engine.Option{engine.WithClock(en.clock), engine.WithObserver(en.observe),
 		engine.WithLogger(zaptest.NewLogger(en.t, zaptest.Level(zap.WarnLevel)))}, en.opts...)
-	e, err := engine.New(en.cfg, en.store, en.client, opts...)
+	var cl engine.Cloud = en.client
+	if en.cloudA != nil {
+		cl = en.cloudA
+	}
+	e, err := engine.New(en.cfg, en.store, cl, opts...)
 	if err != nil {
 		en.t.Fatal(err)
 	}

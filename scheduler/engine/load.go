@@ -45,6 +45,13 @@ func (e *Engine) setOwned(ctx context.Context, shards []int) (int64, error) {
 	// Owned before loaded: watch events of a new shard are taken from now
 	// on, and a schedule both loaded and announced is queued only once.
 	e.owned = next
+	now := e.clock.Now()
+	for _, s := range added {
+		e.gained[s] = now
+	}
+	for _, s := range lostShards {
+		delete(e.gained, s)
+	}
 	e.mu.Unlock()
 	for _, id := range lost {
 		e.drop(id)
@@ -93,7 +100,7 @@ func (e *Engine) admit(l cluster.Loaded, now time.Time) {
 	if slot, err := scheduler.ParseSlot(runs.GetSlot()); err == nil && slot.Schedule() == sched {
 		// A slot that breaks the planner's bound is placed afresh by the
 		// first reconcile.
-		_ = e.planner.Restore(scheduler.Key(i), slot, scheduler.ExpectedDuration(time.Duration(runs.GetObservedDuration()), 0))
+		_ = e.planner.Restore(scheduler.Key(i), slot, e.booked(time.Duration(runs.GetObservedDuration()), 0), hostKey(runs.GetHost()))
 	}
 	if runs.GetMissedWindows() >= uint32(e.cfg.MissedAlert) {
 		e.setMissedLocked(i, true)

@@ -15,9 +15,10 @@ import (
 
 // BenchmarkMemoryPerSchedule measures what the engine holds per schedule
 // (SPEC §5: at most 500 bytes): the entry, the index by server id, the
-// due-queue and the planner, after loading n schedules of the reference mix
-// (80% daily, 20% weekly, half of those on Saturday) with stored slots and
-// pending runs, as a node does at start.
+// due-queue and the planner (host members included), after loading n
+// schedules of the reference mix (80% daily, 20% weekly, half of those on
+// Saturday) on hosts of 40 servers, with stored slots, hosts and pending
+// runs, as a node does at start.
 //
 //	go test ./scheduler/engine -run '^$' -bench MemoryPerSchedule -benchtime 1x
 func BenchmarkMemoryPerSchedule(b *testing.B) {
@@ -47,14 +48,15 @@ func memoryPerSchedule(b *testing.B, n int) float64 {
 			day = imgschedv1.DayOfWeek(1 + rng.IntN(7))
 		}
 		sc := &storagev1.Schedule{ServerId: uuid(rng), Retention: 7, DayOfWeek: day, State: imgschedv1.ScheduleState_ENABLED}
-		slot, err := placer.Place(scheduler.Key(k), timing(sc), 10*time.Minute)
+		slot, err := placer.Place(scheduler.Key(k), timing(sc), 10*time.Minute, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
 		w, at := slot.Next(now)
 		run := scheduler.NewRun(sc.ServerId, "srv", w, at, scheduler.DefaultRetryPolicy())
+		host := fmt.Sprintf("%056x", k/40) // Nova's hostId: 56 hex digits
 		loaded[k] = cluster.Loaded{ServerID: sc.ServerId, Shard: k % 1024, Schedule: sc,
-			Runs: &storagev1.ScheduleRuns{Slot: slot.String(), Current: toRecord(run)}}
+			Runs: &storagev1.ScheduleRuns{Slot: slot.String(), Current: toRecord(run), Host: host}}
 	}
 	placer = nil
 	e, err := New(DefaultConfig(), nil, nil, WithOwnership(AllShards(1024)))

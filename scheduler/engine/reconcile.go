@@ -85,7 +85,7 @@ func (p *pass) do(ctx context.Context) error {
 	if sc.GetState() == imgschedv1.ScheduleState_SERVER_GONE {
 		return p.whileGone(ctx)
 	}
-	if !p.placeSlot() {
+	if !p.placeSlot(ctx) {
 		return nil
 	}
 	p.runNow()
@@ -100,34 +100,120 @@ func (p *pass) do(ctx context.Context) error {
 
 // placeSlot gives the schedule its slot: the planner's if it has one for
 // this schedule, else the stored one (restored after a restart or a
-// takeover), else a new placement. It reports false when the entry was
+// takeover), else a new placement. Before a new placement of a schedule
+// whose host is not known yet it asks the cloud for the server, if the
+// request rate allows it at once, so that the slot starts clear of the
+// host's other images (learnServer). It reports false when the entry was
 // dropped meanwhile (the pass then does nothing).
-func (p *pass) placeSlot() bool {
+func (p *pass) placeSlot(ctx context.Context) bool {
 	e, key := p.e, scheduler.Key(p.i)
-	expected := scheduler.ExpectedDuration(time.Duration(p.runs.GetObservedDuration()), 0)
+	stored, err := scheduler.ParseSlot(p.runs.GetSlot())
+	hasStored := err == nil && stored.Schedule() == p.sched
+	e.mu.Lock()
+	slot, ok := e.planner.Slot(key)
+	fresh := !ok || slot.Schedule() != p.sched
+	e.mu.Unlock()
+	if fresh && !hasStored && p.runs.GetHost() == "" && p.rec.Schedule.GetState() == imgschedv1.ScheduleState_ENABLED {
+		p.learnServer(ctx)
+	}
+	booked, host := p.booking(), hostKey(p.runs.GetHost())
 	e.mu.Lock()
 	if e.tab.entries[p.i].flags&flagDrop != 0 {
 		e.mu.Unlock()
 		return false
 	}
-	slot, ok := e.planner.Slot(key)
+	slot, ok = e.planner.Slot(key)
 	if !ok || slot.Schedule() != p.sched {
 		ok = false
-		if s, err := scheduler.ParseSlot(p.runs.GetSlot()); err == nil && s.Schedule() == p.sched {
-			ok = e.planner.Restore(key, s, expected) == nil
-			slot = s
+		if hasStored {
+			ok = e.planner.Restore(key, stored, booked, host) == nil
+			slot = stored
 		}
 		if !ok {
 			// Validated by timing: Place fails only on an invalid schedule.
-			slot, _ = e.planner.Place(key, p.sched, expected)
+			slot, _ = e.planner.Place(key, p.sched, booked, host)
 		}
 	}
 	e.mu.Unlock()
+	p.setSlot(slot)
+	return true
+}
+
+// setSlot makes slot the schedule's, to be stored with the runs record.
+func (p *pass) setSlot(slot scheduler.Slot) {
 	p.slot = slot
 	if text := slot.String(); p.runs.GetSlot() != text {
 		p.runs.Slot, p.dirty = text, true
 	}
-	return true
+}
+
+// booking is how long the planner books the schedule's image on its host
+// (Engine.booked), from the duration last observed or, before the first
+// image, the server's disk when this pass has read the server.
+func (p *pass) booking() time.Duration {
+	disk := 0
+	if p.server != nil {
+		disk = p.server.DiskGB
+	}
+	return p.e.booked(time.Duration(p.runs.GetObservedDuration()), disk)
+}
+
+// learnServer reads the server ahead of its first attempt, to learn its
+// host and disk, when the cloud request rate has a token to spare now; it
+// gives up silently otherwise (the first attempt reads the server anyway).
+func (p *pass) learnServer(ctx context.Context) {
+	due := p.due
+	defer func() { p.due = due }() // a failure here delays nothing
+	c, err := p.tenant(ctx)
+	if err != nil || p.e.limits.delay() > 0 {
+		return
+	}
+	srv, err := c.GetServer(ctx, p.id)
+	if err != nil {
+		return
+	}
+	p.server = &srv
+	p.noteHost(srv)
+}
+
+// noteHost records the host the server is on in the runs record.
+func (p *pass) noteHost(srv cloud.Server) {
+	if srv.HostID != p.runs.GetHost() {
+		p.runs.Host, p.dirty = srv.HostID, true
+	}
+}
+
+// replan tells the planner the schedule's host and booking as this pass
+// knows them (the slot stays) and lets it move the slot off the host's
+// other images if they now overlap, as a rebalance may move it (and
+// queues any other schedule the repair moved, as Rebalance does).
+func (p *pass) replan() {
+	e, key := p.e, scheduler.Key(p.i)
+	booked, host := p.booking(), hostKey(p.runs.GetHost())
+	e.mu.Lock()
+	if e.tab.entries[p.i].flags&flagDrop != 0 {
+		e.mu.Unlock()
+		return
+	}
+	slot, err := e.planner.Place(key, p.sched, booked, host)
+	now := e.clock.Now()
+	for _, m := range e.planner.Repair(key, now) {
+		if m.Key == key {
+			slot = m.To
+			continue
+		}
+		// Another schedule traded hours with this one: its reconcile
+		// stores its new slot and moves its pending run.
+		if j := int32(m.Key); int(j) < len(e.tab.entries) && e.tab.entries[j].id != "" {
+			e.tab.schedule(j, now.UnixNano())
+			e.signalLocked()
+		}
+	}
+	e.mu.Unlock()
+	e.wake()
+	if err == nil {
+		p.setSlot(slot)
+	}
 }
 
 // runNow acts on a run-now request newer than the last handled: this
@@ -208,7 +294,9 @@ func (p *pass) advance(ctx context.Context) error {
 		var err error
 		switch act.Kind {
 		case scheduler.ActionWaitUntil:
-			if !p.now.Before(r.Window.End) {
+			if !p.now.Before(r.Cutoff()) {
+				// Too close to the window's end for an attempt (or past
+				// it): the tick ends the window.
 				ev = scheduler.Event{Kind: scheduler.EventTick, At: p.now}
 				break
 			}
@@ -250,7 +338,9 @@ func (p *pass) startAttempt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !p.e.limits.acquire(p.id, srv.HostID) {
+	p.noteHost(srv)
+	p.replan()
+	if !p.e.limits.acquire(p.id, srv.HostID, p.run.Due()) {
 		p.due = p.now.Add(p.e.cfg.LimitWait)
 		return errWait
 	}

@@ -42,6 +42,11 @@ type ScheduleRuns struct {
 	ObservedDuration int64 `protobuf:"varint,5,opt,name=observed_duration,json=observedDuration,proto3" json:"observed_duration,omitempty"`
 	// run_now_handled is the schedule's run_now_at the engine last acted on.
 	RunNowHandled int64 `protobuf:"varint,6,opt,name=run_now_handled,json=runNowHandled,proto3" json:"run_now_handled,omitempty"`
+	// host is the hypervisor host the server was last seen on
+	// (cloud.Server.HostID): the planner keeps same-host images from
+	// overlapping, and a restarted node places with it. Empty until the
+	// engine has seen the server.
+	Host          string `protobuf:"bytes,7,opt,name=host,proto3" json:"host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -118,6 +123,13 @@ func (x *ScheduleRuns) GetRunNowHandled() int64 {
 	return 0
 }
 
+func (x *ScheduleRuns) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
 // Run is scheduler.Run persisted: everything a node needs to resume it.
 type Run struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -129,7 +141,8 @@ type Run struct {
 	WindowStart int64  `protobuf:"varint,4,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
 	WindowEnd   int64  `protobuf:"varint,5,opt,name=window_end,json=windowEnd,proto3" json:"window_end,omitempty"`
 	Slot        int64  `protobuf:"varint,6,opt,name=slot,proto3" json:"slot,omitempty"`
-	// Retry policy the run was created with.
+	// Retry policy the run was created with; retry_guard is the band, in
+	// nanoseconds, at each edge of the window in which no attempt starts.
 	MaxAttempts   uint32 `protobuf:"varint,7,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
 	RetryInterval int64  `protobuf:"varint,8,opt,name=retry_interval,json=retryInterval,proto3" json:"retry_interval,omitempty"`
 	// state and outcome are scheduler.State and scheduler.Outcome.
@@ -145,6 +158,7 @@ type Run struct {
 	Deleting      []string   `protobuf:"bytes,18,rep,name=deleting,proto3" json:"deleting,omitempty"`
 	Outcome       uint32     `protobuf:"varint,19,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	Reason        string     `protobuf:"bytes,20,opt,name=reason,proto3" json:"reason,omitempty"`
+	RetryGuard    int64      `protobuf:"varint,21,opt,name=retry_guard,json=retryGuard,proto3" json:"retry_guard,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -317,6 +331,13 @@ func (x *Run) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *Run) GetRetryGuard() int64 {
+	if x != nil {
+		return x.RetryGuard
+	}
+	return 0
 }
 
 type Attempt struct {
@@ -501,14 +522,15 @@ var File_imgsched_storage_v1_runs_proto protoreflect.FileDescriptor
 
 const file_imgsched_storage_v1_runs_proto_rawDesc = "" +
 	"\n" +
-	"\x1eimgsched/storage/v1/runs.proto\x12\x13imgsched.storage.v1\"\x8c\x02\n" +
+	"\x1eimgsched/storage/v1/runs.proto\x12\x13imgsched.storage.v1\"\xa0\x02\n" +
 	"\fScheduleRuns\x12\x12\n" +
 	"\x04slot\x18\x01 \x01(\tR\x04slot\x122\n" +
 	"\acurrent\x18\x02 \x01(\v2\x18.imgsched.storage.v1.RunR\acurrent\x128\n" +
 	"\ahistory\x18\x03 \x03(\v2\x1e.imgsched.storage.v1.RunResultR\ahistory\x12%\n" +
 	"\x0emissed_windows\x18\x04 \x01(\rR\rmissedWindows\x12+\n" +
 	"\x11observed_duration\x18\x05 \x01(\x03R\x10observedDuration\x12&\n" +
-	"\x0frun_now_handled\x18\x06 \x01(\x03R\rrunNowHandled\"\xc9\x04\n" +
+	"\x0frun_now_handled\x18\x06 \x01(\x03R\rrunNowHandled\x12\x12\n" +
+	"\x04host\x18\a \x01(\tR\x04host\"\xea\x04\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vserver_name\x18\x02 \x01(\tR\n" +
@@ -534,7 +556,9 @@ const file_imgsched_storage_v1_runs_proto_rawDesc = "" +
 	"\x06listed\x18\x11 \x01(\bR\x06listed\x12\x1a\n" +
 	"\bdeleting\x18\x12 \x03(\tR\bdeleting\x12\x18\n" +
 	"\aoutcome\x18\x13 \x01(\rR\aoutcome\x12\x16\n" +
-	"\x06reason\x18\x14 \x01(\tR\x06reason\"K\n" +
+	"\x06reason\x18\x14 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vretry_guard\x18\x15 \x01(\x03R\n" +
+	"retryGuard\"K\n" +
 	"\aAttempt\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x03R\x02at\x12\x18\n" +
 	"\aoutcome\x18\x02 \x01(\rR\aoutcome\x12\x16\n" +
