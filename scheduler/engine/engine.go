@@ -342,7 +342,8 @@ func (e *Engine) runOne(ctx context.Context, i int32) {
 		n = due.UnixNano()
 	}
 	released := -1
-	if !e.tab.finish(i, n) {
+	dropped := !e.tab.finish(i, n)
+	if dropped {
 		if e.dropping[shard]--; e.dropping[shard] <= 0 {
 			delete(e.dropping, shard)
 			if !e.owned[shard] {
@@ -353,6 +354,13 @@ func (e *Engine) runOne(ctx context.Context, i int32) {
 	e.busy--
 	e.signalLocked()
 	e.mu.Unlock()
+	if dropped {
+		// drop gave the place back when it was called, but this reconcile
+		// was under way and may have taken it again (asking for or polling
+		// an image): nobody would ever give it back, and the host would be
+		// closed to every other run of this node.
+		e.wakeAll(e.limits.release(id))
+	}
 	e.wake()
 	if released >= 0 {
 		e.release([]int{released})

@@ -17,15 +17,18 @@ type switchable struct {
 	shards   []int
 	changed  chan struct{}
 	released chan int
+	asked    chan struct{} // closed and replaced whenever Owned is called
 }
 
 func newSwitchable(shards []int) *switchable {
-	return &switchable{shards: shards, changed: make(chan struct{}), released: make(chan int, 16)}
+	return &switchable{shards: shards, changed: make(chan struct{}), released: make(chan int, 16), asked: make(chan struct{})}
 }
 
 func (s *switchable) Owned() ([]int, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	close(s.asked)
+	s.asked = make(chan struct{})
 	return slices.Clone(s.shards), s.changed
 }
 
@@ -35,6 +38,21 @@ func (s *switchable) set(shards []int) {
 	close(s.changed)
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
+}
+
+// setAndWait is set, returning once the engine has asked for the new set
+// (it drops what left right after).
+func (s *switchable) setAndWait(t *testing.T, shards []int) {
+	t.Helper()
+	s.mu.Lock()
+	asked := s.asked
+	s.mu.Unlock()
+	s.set(shards)
+	select {
+	case <-asked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the engine never asked for the owned shards again")
+	}
 }
 
 func (s *switchable) Release(shard int) { s.released <- shard }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/imgsched/imgsched/cloud"
+	"github.com/imgsched/imgsched/cloud/sim"
 	"github.com/imgsched/imgsched/scheduler/engine"
 	"github.com/imgsched/imgsched/sharding"
 )
@@ -44,6 +46,19 @@ type heldCloud struct {
 	release chan struct{} // closed by the test to let it go on
 	result  chan error    // what the held call returned
 	once    sync.Once
+
+	mu    sync.Mutex
+	getOf string // when set, GetServer of this server is held, not CreateImage
+	armed bool
+}
+
+// holdGetServer holds the next GetServer of serverID instead of the first
+// CreateImage.
+func (h *heldCloud) holdGetServer(serverID string) {
+	h.mu.Lock()
+	h.getOf, h.armed = serverID, true
+	h.mu.Unlock()
+	h.once.Do(func() {})
 }
 
 func newHeldCloud(c engine.Cloud) *heldCloud {
@@ -61,6 +76,24 @@ func (h *heldCloud) ForTenant(trustID string) (cloud.Compute, error) {
 type heldCompute struct {
 	cloud.Compute
 	h *heldCloud
+}
+
+// GetServer is held instead of CreateImage for the server h.getOf, once
+// h.arm was called.
+func (c heldCompute) GetServer(ctx context.Context, id string) (cloud.Server, error) {
+	c.h.mu.Lock()
+	hold := c.h.armed && id == c.h.getOf
+	c.h.armed = c.h.armed && !hold
+	c.h.mu.Unlock()
+	if hold {
+		close(c.h.entered)
+		select {
+		case <-c.h.release:
+		case <-ctx.Done():
+			return cloud.Server{}, ctx.Err()
+		}
+	}
+	return c.Compute.GetServer(ctx, id)
 }
 
 func (c heldCompute) CreateImage(ctx context.Context, serverID, name string, md map[string]string) (string, error) {
@@ -203,4 +236,42 @@ func todaysImage(t *testing.T, en *env, id string) string {
 	}
 	t.Fatalf("no run of 2026-11-02 in %v", rec)
 	return ""
+}
+
+func TestAShardLeftWhileAskingForAnImageDoesNotKeepItsHostClosed(t *testing.T) {
+	en := newEnv(t, nil)
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	own := newSwitchable(all)
+	held := newHeldCloud(en.client)
+	en.stopEngine()
+	en.cloudA = held
+	en.opts = []engine.Option{engine.WithOwnership(own)}
+	en.startEngine()
+	// Two servers of one host, in different shards.
+	moved := en.addServer("moved", "compute-9")
+	var stays sim.Server
+	for k := 0; stays.ID == "" || sharding.Shard(stays.ID, 8) == sharding.Shard(moved.ID, 8); k++ {
+		stays = en.addServer(fmt.Sprintf("stays-%d", k), "compute-9")
+	}
+	en.seedSlot(moved.ID, 3, daily, slot10h)
+	en.seedSlot(stays.ID, 3, daily, "daily :30 10,10,10,10,10,10,10")
+	shard := sharding.Shard(moved.ID, 8)
+
+	held.holdGetServer(moved.ID)
+	en.clock.AdvanceTo(at(0, 10, 0))
+	select {
+	case <-held.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the engine never reconciled the run due")
+	}
+	// The shard leaves while its run is being reconciled; the reconcile
+	// then goes on to ask for the image (the claim is still held during a
+	// hand-over).
+	own.setAndWait(t, slices.DeleteFunc(slices.Clone(all), func(s int) bool { return s == shard }))
+	close(held.release)
+	en.runUntil(at(0, 11, 0))
+	imgs := en.created(stays.ID)
+	if len(imgs) != 1 || !imgs[0].CreatedAt.Equal(at(0, 10, 30)) {
+		t.Fatalf("images of the server that stayed: %v, want one at its 10:30 slot (the host's place is free)", imgs)
+	}
 }
