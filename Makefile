@@ -82,7 +82,7 @@ bench:
 # bench-smoke is the load test at 10,000 schedules on three nodes, about two
 # minutes (imgsched bench --preset smoke); it fails when an invariant of SPEC
 # §3 breaks. BENCH_OUT is where report.md, report.json and the charts go.
-# Not in CI yet: it still finds missed windows under load (see the README).
+# CI (.ci/run) runs it after `make test`.
 BENCH_OUT ?= benchmarks/results/smoke
 bench-smoke: build
 	$(BIN) bench --preset smoke --out $(BENCH_OUT)

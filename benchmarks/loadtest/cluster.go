@@ -43,7 +43,11 @@ func (s *nodeSet) start(ctx context.Context, n *node) error {
 		"--data-dir", filepath.Join(s.workDir, n.name),
 		"--rest-addr", addr(base, 10*n.k), "--grpc-addr", addr(base, 10*n.k+1), "--gossip-addr", addr(base, 10*n.k+2),
 		"--cluster-timings", "local", "--clouds-file", s.clouds, "--os-cloud", "svc", "--tenancy", "operator",
-		"--load-report-interval", "500ms"}
+		"--load-report-interval", "500ms",
+		// The simulated cloud answers createImage in milliseconds; the
+		// default settle (5 s for a real cloud) would be two simulated
+		// hours at 1440×.
+		"--takeover-settle", s.cfg.TakeoverSettle.String()}
 	if s.cfg.Shards > 0 {
 		args = append(args, "--shards", fmt.Sprint(s.cfg.Shards))
 	}

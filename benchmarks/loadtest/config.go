@@ -60,6 +60,9 @@ type Config struct {
 	BatchSize int
 	// Command and Preset record how the run was started, in the report.
 	Command, Preset string
+	// TakeoverSettle is the nodes' --takeover-settle, in real time: how long
+	// a run taken over while asking for an image waits for that request.
+	TakeoverSettle time.Duration
 	// FailoverLimit bounds the wait for the shards to be owned again after
 	// a fault, in real time: a guard against a hang, not a target.
 	FailoverLimit time.Duration
@@ -94,7 +97,7 @@ func Smoke() Config {
 		TimeScale: 1440, Start: time.Date(2026, 12, 4, 21, 0, 0, 0, time.UTC),
 		Lead: time.Hour, Days: 1, Settle: 2 * time.Hour,
 		Kills:     []Kill{{At: 8 * time.Hour, Node: 2, Signal: SignalKill, Restart: 2 * time.Hour}},
-		BatchSize: 1000, FailoverLimit: time.Minute,
+		BatchSize: 1000, FailoverLimit: time.Minute, TakeoverSettle: 250 * time.Millisecond,
 	}
 }
 

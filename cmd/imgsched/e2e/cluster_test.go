@@ -50,7 +50,9 @@ func (e *clusterEnv) start(n *clusterNode) {
 		// hypervisor (40 servers per host in the simulated cloud) is the
 		// engine's concern, tested by the fourteen-day test, so it is
 		// lifted here to keep late slots from running into the next day.
-		"--max-in-flight-per-host", "8"}, e.clock.flags()...)...)
+		"--max-in-flight-per-host", "8",
+		// The simulated cloud answers at once; 5 s would be two hours here.
+		"--takeover-settle", "250ms"}, e.clock.flags()...)...)
 	m := n.proc.waitFor(e.t, nodeServing, time.Minute)
 	n.rest, n.grpc = "http://"+m[1], m[2]
 }
