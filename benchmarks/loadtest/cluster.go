@@ -11,15 +11,20 @@ import (
 	"time"
 )
 
-var nodeServing = regexp.MustCompile(`"msg":"serving".*"rest":"([^"]+)".*"grpc":"([^"]+)"`)
+var (
+	nodeServing = regexp.MustCompile(`"msg":"serving".*"rest":"([^"]+)".*"grpc":"([^"]+)"`)
+	nodePprof   = regexp.MustCompile(`"pprof":"([^"]+)"`)
+)
 
 // node is one `imgsched serve` process, restarted under the same name.
 type node struct {
-	k      int
-	name   string
-	proc   *proc
-	rest   string // http://host:port
-	grpc   string
+	k    int
+	name string
+	proc *proc
+	rest string // http://host:port
+	grpc string
+	// pprof is the node's /debug/pprof/ URL, for profiling a run.
+	pprof  string
 	up     bool
 	spent  []usage // processes of this node that have exited
 	starts int
@@ -42,6 +47,7 @@ func (s *nodeSet) start(ctx context.Context, n *node) error {
 	args := []string{"serve", "--node-name", n.name, "--etcd-endpoints", s.etcd,
 		"--data-dir", filepath.Join(s.workDir, n.name),
 		"--rest-addr", addr(base, 10*n.k), "--grpc-addr", addr(base, 10*n.k+1), "--gossip-addr", addr(base, 10*n.k+2),
+		"--pprof-addr", addr(base, 10*n.k+3),
 		"--cluster-timings", "local", "--clouds-file", s.clouds, "--os-cloud", "svc", "--tenancy", "operator",
 		"--load-report-interval", "500ms",
 		// The simulated cloud answers createImage in milliseconds; the
@@ -62,6 +68,9 @@ func (s *nodeSet) start(ctx context.Context, n *node) error {
 		return err
 	}
 	n.proc, n.rest, n.grpc, n.up = p, "http://"+m[1], m[2], true
+	if pm := nodePprof.FindStringSubmatch(m[0]); pm != nil {
+		n.pprof = "http://" + pm[1] + "/debug/pprof/"
+	}
 	return nil
 }
 

@@ -53,8 +53,8 @@ type Config struct {
 	Kills []Kill
 
 	// BasePort, when not 0, fixes the listen ports: cloudsim on BasePort,
-	// etcd on BasePort+1, node k's REST, gRPC and gossip on BasePort+10k,
-	// +10k+1 and +10k+2. 0 lets the system pick free ports.
+	// etcd on BasePort+1, node k's REST, gRPC, gossip and pprof on
+	// BasePort+10k, +10k+1, +10k+2 and +10k+3. 0 lets the system pick free ports.
 	BasePort int
 	// BatchSize is the schedules per ImportSchedules message.
 	BatchSize int
@@ -163,8 +163,8 @@ func (c Config) Validate() error {
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		bad("batch size %d: use 1..10000", c.BatchSize)
 	}
-	if c.BasePort < 0 || c.BasePort+10*c.Nodes+2 > 65535 {
-		bad("base port %d: the ports up to %d must be valid", c.BasePort, c.BasePort+10*c.Nodes+2)
+	if c.BasePort < 0 || c.BasePort+10*c.Nodes+3 > 65535 {
+		bad("base port %d: the ports up to %d must be valid", c.BasePort, c.BasePort+10*c.Nodes+3)
 	}
 	if c.FailoverLimit <= 0 {
 		bad("failover limit %s: want a positive duration", c.FailoverLimit)

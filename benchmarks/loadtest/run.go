@@ -136,6 +136,7 @@ func (r *run) startAll(ctx context.Context) error {
 		if err := r.nodes.start(ctx, n); err != nil {
 			return fmt.Errorf("start node %s: %w", n.name, err)
 		}
+		r.progress.Event(fmt.Sprintf("%s serves profiles at %s (go tool pprof %sprofile?seconds=30)", n.name, n.pprof, n.pprof))
 		r.progress.Advance(int64(2 + k))
 	}
 	st, err := r.nodes.status(ctx, r.nodes.nodes[0], r.admin.token())

@@ -41,6 +41,10 @@ type nodeConfig struct {
 	// RESTAddr and GRPCAddr are the API listen addresses.
 	RESTAddr string
 	GRPCAddr string
+	// PprofAddr, when set, serves Go's /debug/pprof on its own listener,
+	// apart from the API: profiles expose the process, so keep it on
+	// loopback or an admin network.
+	PprofAddr string
 	// DialTimeout bounds connecting to etcd.
 	DialTimeout time.Duration
 	// Engine tunes the snapshot engine the node runs.
@@ -109,6 +113,7 @@ func (c *nodeConfig) register(cmd *cobra.Command, d nodeDefaults) {
 	f.IntVar(&c.Shards, "shards", cluster.DefaultShardCount, "shard count, fixed when the cluster is created")
 	f.StringVar(&c.RESTAddr, "rest-addr", restAddr, "REST listen address (compatible /v2 resource, /v1 API, /healthz, /readyz, /metrics)")
 	f.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "gRPC listen address (imgsched.v1, health, reflection)")
+	f.StringVar(&c.PprofAddr, "pprof-addr", "", "listen address for Go's /debug/pprof profiles (empty: off; keep it on loopback or an admin network)")
 	f.DurationVar(&c.DialTimeout, "etcd-dial-timeout", 10*time.Second, "how long to wait for etcd at start")
 	c.Engine.register(cmd)
 	c.Cluster.register(cmd, d.gossipAddr, d.timings)
@@ -123,6 +128,7 @@ type node struct {
 	store    *cluster.Store
 	grpcLis  net.Listener
 	restLis  net.Listener
+	pprofLis net.Listener
 	registry *prometheus.Registry
 	// member is the node's cluster membership, once it has joined.
 	member *cluster.Node
@@ -167,6 +173,11 @@ func startNode(ctx context.Context, cfg nodeConfig, log *zap.Logger) (n *node, e
 	}
 	if n.restLis, err = net.Listen("tcp", cfg.RESTAddr); err != nil {
 		return n, fmt.Errorf("listen for REST on %s: %w", cfg.RESTAddr, err)
+	}
+	if cfg.PprofAddr != "" {
+		if n.pprofLis, err = net.Listen("tcp", cfg.PprofAddr); err != nil {
+			return n, fmt.Errorf("listen for pprof on %s: %w", cfg.PprofAddr, err)
+		}
 	}
 	return n, nil
 }
@@ -242,8 +253,13 @@ func runNode(ctx context.Context, cfg nodeConfig, log *zap.Logger, cloud *openst
 	if started != nil {
 		started(n)
 	}
-	log.Info("serving", zap.String("rest", n.restLis.Addr().String()), zap.String("grpc", n.grpcLis.Addr().String()),
-		zap.Bool("engine", !cfg.Engine.Disabled), zap.String("node", member.Name()))
+	fields := []zap.Field{zap.String("rest", n.restLis.Addr().String()), zap.String("grpc", n.grpcLis.Addr().String()),
+		zap.Bool("engine", !cfg.Engine.Disabled), zap.String("node", member.Name())}
+	if n.pprofLis != nil {
+		go servePprof(run, n.pprofLis, log)
+		fields = append(fields, zap.String("pprof", n.pprofLis.Addr().String()))
+	}
+	log.Info("serving", fields...)
 	apiDone := make(chan error, 1)
 	go func() {
 		apiDone <- n.serveAPI(run, cloud, clock)
@@ -290,7 +306,7 @@ func (n *node) serveAPI(ctx context.Context, cloud *openstack.Client, clock api.
 }
 
 func (n *node) close() {
-	for _, l := range []net.Listener{n.grpcLis, n.restLis} {
+	for _, l := range []net.Listener{n.grpcLis, n.restLis, n.pprofLis} {
 		if l != nil {
 			l.Close()
 		}
