@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	nodeServing = regexp.MustCompile(`"msg":"serving".*"rest":"([^"]+)".*"grpc":"([^"]+)"`)
+	nodeServing = regexp.MustCompile(`"msg":"serving".*"rest":"([^"]+)".*"grpc":"([^"]+)".*`)
 	nodePprof   = regexp.MustCompile(`"pprof":"([^"]+)"`)
 )
 
