@@ -113,3 +113,23 @@ func BenchmarkPlaceOne(b *testing.B) {
 		p.Place(k, referenceMix(rng), 10*time.Minute, 0)
 	}
 }
+
+// BenchmarkPlaceOnHost is the cost of one placement of a schedule whose
+// host holds 40 others, as the engine does once it knows the host: the
+// whole week's minutes are searched for room between the host-mates.
+func BenchmarkPlaceOnHost(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	p := scheduler.NewPlanner()
+	const n = 20_000
+	host := func(k scheduler.Key) scheduler.Host { return scheduler.Host(1 + k/40) }
+	for k := range scheduler.Key(n) {
+		p.Place(k, referenceMix(rng), snapshotMinutes(rng), host(k))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := scheduler.Key(rng.IntN(n))
+		p.Remove(k)
+		p.Place(k, referenceMix(rng), snapshotMinutes(rng), host(k))
+	}
+}

@@ -127,6 +127,10 @@ func (p *Planner) overlaps(i int, mark bool) (uint8, int) {
 type occupancy struct {
 	busy  [weekMinutes]bool
 	after [weekMinutes]int16
+	// before[s] is how many minutes just before s are free (at most a
+	// week), so that waste costs O(1): it is called for every candidate
+	// minute of a host-aware placement.
+	before [weekMinutes]int16
 }
 
 // occupy fills p's scratch occupancy with the bookings of host's members
@@ -150,7 +154,13 @@ func (p *Planner) occupy(host Host, except Key) *occupancy {
 			}
 		}
 	}
-	// Two passes round the cyclic week settle the runs that wrap.
+	o.measure()
+	return o
+}
+
+// measure computes the free-run lengths from the busy minutes. Two passes
+// round the cyclic week settle the runs that wrap.
+func (o *occupancy) measure() {
 	run := 0
 	for pass := range 2 {
 		for s := weekMinutes - 1; s >= 0; s-- {
@@ -164,7 +174,19 @@ func (p *Planner) occupy(host Host, except Key) *occupancy {
 			}
 		}
 	}
-	return o
+	run = 0
+	for pass := range 2 {
+		for s := range weekMinutes {
+			if pass == 1 {
+				o.before[s] = int16(run)
+			}
+			if o.busy[s] {
+				run = 0
+			} else {
+				run = min(run+1, weekMinutes)
+			}
+		}
+	}
 }
 
 // fits reports whether n minutes from minute start of the week are free.
@@ -175,9 +197,5 @@ func (o *occupancy) fits(start, n int) bool { return int(o.after[start%weekMinut
 // smaller packs a host's images back to back.
 func (o *occupancy) waste(start, n int) int64 {
 	s := start % weekMinutes
-	before := 0
-	for before < minutesPerHour && !o.busy[(s-before-1+weekMinutes)%weekMinutes] {
-		before++
-	}
-	return int64(before + min(int(o.after[s])-n, minutesPerHour))
+	return int64(min(int(o.before[s]), minutesPerHour) + min(int(o.after[s])-n, minutesPerHour))
 }
