@@ -30,6 +30,9 @@ type Engine struct {
 	registerer prometheus.Registerer
 	metrics    *metrics
 	limits     *limits
+	// seating paces the reads of servers placed before their host was
+	// known (seat.go).
+	seating *pacer
 
 	// mu guards everything below.
 	mu      sync.Mutex
@@ -119,6 +122,7 @@ func New(cfg Config, store Store, cl Cloud, opts ...Option) (*Engine, error) {
 		e.owner = AllShards(store.Shards())
 	}
 	e.limits = newLimits(cfg, e.clock)
+	e.seating = newPacer(cfg.CloudRate)
 	m, err := newMetrics(reg, e)
 	if err != nil {
 		return nil, fmt.Errorf("engine: register metrics: %w", err)

@@ -48,6 +48,7 @@ type pass struct {
 	deleted []string          // images retention deleted in this pass
 	last    *scheduler.Window // the window of the run archived in this pass
 	due     time.Time         // when to reconcile again; zero: only on a change
+	wake    time.Time         // due no later than this, if not zero (seat)
 }
 
 // reconcile runs one pass over entry i (server id, shard) and returns when
@@ -95,6 +96,9 @@ func (p *pass) do(ctx context.Context) error {
 		// Run.Reconcile makes safe.
 		return err
 	}
+	if !p.wake.IsZero() && (p.due.IsZero() || p.wake.Before(p.due)) {
+		p.due = p.wake
+	}
 	return p.flush(ctx)
 }
 
@@ -113,8 +117,10 @@ func (p *pass) placeSlot(ctx context.Context) bool {
 	slot, ok := e.planner.Slot(key)
 	fresh := !ok || slot.Schedule() != p.sched
 	e.mu.Unlock()
+	tried := false
 	if fresh && !hasStored && p.runs.GetHost() == "" && p.rec.Schedule.GetState() == imgschedv1.ScheduleState_ENABLED {
 		p.learnServer(ctx)
+		tried = true
 	}
 	booked, host := p.booking(), hostKey(p.runs.GetHost())
 	e.mu.Lock()
@@ -136,6 +142,7 @@ func (p *pass) placeSlot(ctx context.Context) bool {
 	}
 	e.mu.Unlock()
 	p.setSlot(slot)
+	p.seat(ctx, tried)
 	return true
 }
 

@@ -100,7 +100,7 @@ func TestTwoWeeksOfASeededFleetStartOnTimeAndStayFlat(t *testing.T) {
 			d := created.Sub(slot.At(w))
 			lateness = append(lateness, d)
 			if d > 10*time.Minute {
-				late = append(late, fmt.Sprintf("%s %s late %v (slot %s)", s.ServerId, h.GetRunId(), d.Round(time.Second), rec.GetSlot()))
+				late = append(late, fmt.Sprintf("%s %s late %v (slot %s) attempts %d reason %q", s.ServerId, h.GetRunId(), d.Round(time.Second), rec.GetSlot(), h.GetAttempts(), h.GetReason()))
 			}
 		}
 	}
@@ -131,18 +131,46 @@ func TestTwoWeeksOfASeededFleetStartOnTimeAndStayFlat(t *testing.T) {
 		}
 	}
 	if len(late) > 0 {
-		// The host-mates' images around the first late run, to see what held it.
+		// The host-mates' planned and actual images on the day of the first
+		// late run, to see what held it.
 		id := late[0][:36]
+		var day time.Time
+		for _, h := range en.runs(id).GetHistory() {
+			if c := time.Unix(0, h.GetCreatedAt()).UTC(); h.GetCreatedAt() != 0 {
+				slot, _ := scheduler.ParseSlot(en.runs(id).GetSlot())
+				w, _ := slot.Schedule().WindowAt(c)
+				if c.Sub(slot.At(w)) > 10*time.Minute {
+					day = c.Truncate(24 * time.Hour)
+					break
+				}
+			}
+		}
 		srv, _ := en.cloud.Server(id)
+		type row struct {
+			planned time.Time
+			line    string
+		}
+		var rows []row
 		for _, o := range all {
 			if o.Host != srv.Host {
 				continue
 			}
+			rec := en.runs(o.ID)
+			slot, _ := scheduler.ParseSlot(rec.GetSlot())
+			w, _ := slot.Schedule().WindowAt(day.Add(12 * time.Hour))
+			planned := slot.At(w)
+			line := fmt.Sprintf("%s disk %3d observed %6v slot %-40s planned %s", o.ID[:8], o.DiskGB, time.Duration(rec.GetObservedDuration()).Round(time.Second), rec.GetSlot(), planned.Format("Mon 15:04"))
 			for _, img := range en.created(o.ID) {
-				if img.CreatedAt.After(at(14, 12, 0)) && img.CreatedAt.Before(at(14, 18, 0)) {
-					t.Logf("host %s: %s disk %d image %s..%s slot %s", srv.Host, o.ID[:8], o.DiskGB, img.CreatedAt.Format("15:04:05"), img.ActiveAt.Format("15:04:05"), en.runs(o.ID).GetSlot())
+				if !img.CreatedAt.Before(day) && img.CreatedAt.Before(day.Add(24*time.Hour)) {
+					line += fmt.Sprintf(" image %s..%s", img.CreatedAt.Format("15:04:05"), img.ActiveAt.Format("15:04:05"))
 				}
 			}
+			rows = append(rows, row{planned, line})
+		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i].planned.Before(rows[j].planned) })
+		t.Logf("host %s on %s:", srv.Host, day.Format("Mon 02"))
+		for _, r := range rows {
+			t.Log(r.line)
 		}
 	}
 	if float64(busiest) > 1.05*mean {
