@@ -135,19 +135,30 @@ func (l *limits) release(serverID string) []string {
 // to: in order of due time, each waiter whose host still has a place left
 // takes one, until the node has none. A waiter whose host is full does not
 // hold up those behind it on other hosts.
+//
+// It runs on every acquire and release, with thousands waiting on a busy
+// node, so only waiters that can take a place are ordered: none when the
+// node is full, and none whose host is full whatever the order.
 func (l *limits) firstInLine() []string {
 	now := l.clock.Now()
+	free := l.maxNode - len(l.held)
 	type entry struct {
 		id string
 		w  waiter
 	}
-	line := make([]entry, 0, len(l.waiters))
+	var line []entry
 	for id, w := range l.waiters {
 		if now.Sub(w.seen) > l.staleAfter {
 			delete(l.waiters, id)
 			continue
 		}
+		if free <= 0 || w.host != "" && l.perHost[w.host] >= l.maxHost {
+			continue
+		}
 		line = append(line, entry{id, w})
+	}
+	if len(line) == 0 {
+		return nil
 	}
 	slices.SortFunc(line, func(a, b entry) int {
 		if c := a.w.due.Compare(b.w.due); c != 0 {
@@ -155,7 +166,6 @@ func (l *limits) firstInLine() []string {
 		}
 		return cmp.Compare(a.id, b.id)
 	})
-	free := l.maxNode - len(l.held)
 	taken := map[string]int{}
 	var first []string
 	for _, e := range line {
