@@ -57,6 +57,12 @@ func (s *nodeSet) start(ctx context.Context, n *node) error {
 	if s.cfg.Shards > 0 {
 		args = append(args, "--shards", fmt.Sprint(s.cfg.Shards))
 	}
+	if s.cfg.MaxInFlight > 0 {
+		args = append(args, "--max-in-flight", fmt.Sprint(s.cfg.MaxInFlight))
+	}
+	if s.cfg.CloudRate > 0 {
+		args = append(args, "--cloud-rate", fmt.Sprint(s.cfg.CloudRate))
+	}
 	n.starts++
 	p, err := startProc(n.name, s.cfg.Binary, filepath.Join(s.workDir, n.name+".log"), append(args, s.clock.flags()...)...)
 	if err != nil {

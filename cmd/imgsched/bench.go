@@ -88,6 +88,8 @@ later; signals are KILL, TERM and STOP (restart sends SIGCONT); "" for none.`,
 	f.StringVar(&kills, "kills", loadtest.FormatTimetable(d.Kills), "fault timetable: at:node:KILL|TERM|STOP[:restart], comma-separated, simulated")
 	f.IntVar(&cfg.BasePort, "base-port", 0, "fixed ports from this one (cloud, etcd, then 10 per node); 0 picks free ports")
 	f.IntVar(&cfg.BatchSize, "batch", d.BatchSize, "schedules per ImportSchedules message")
+	f.IntVar(&cfg.MaxInFlight, "max-in-flight", d.MaxInFlight, "each node's --max-in-flight (0: the nodes' default)")
+	f.Float64Var(&cfg.CloudRate, "cloud-rate", d.CloudRate, "each node's --cloud-rate, requests per simulated second (0: the nodes' default)")
 	f.DurationVar(&cfg.TakeoverSettle, "takeover-settle", d.TakeoverSettle, "the nodes' --takeover-settle (real time)")
 	f.DurationVar(&cfg.FailoverLimit, "failover-limit", d.FailoverLimit, "longest real wait for the shards to be owned again after a fault")
 	return cmd
@@ -151,6 +153,10 @@ func overlay(fs *pflag.FlagSet, base *loadtest.Config, cfg loadtest.Config, kill
 			base.FailoverLimit = cfg.FailoverLimit
 		case "takeover-settle":
 			base.TakeoverSettle = cfg.TakeoverSettle
+		case "max-in-flight":
+			base.MaxInFlight = cfg.MaxInFlight
+		case "cloud-rate":
+			base.CloudRate = cfg.CloudRate
 		}
 	})
 	base.OutDir = cfg.OutDir
