@@ -64,10 +64,20 @@ func newLimits(cfg Config, clock scheduler.Clock) *limits {
 // due, if the limits have one that no earlier waiter is first in line for;
 // otherwise it puts (or keeps) serverID in line. Holding one already is
 // success.
-func (l *limits) acquire(serverID, host string, due time.Time) bool {
+//
+// A last-chance run (its window takes no attempt after its next wait) takes
+// any place the node has free, ahead of the line and past its host's limit:
+// the host limit spreads load, while a window without its image breaks the
+// service's promise. The node's limit still holds.
+func (l *limits) acquire(serverID, host string, due time.Time, lastChance bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.held[serverID]; ok {
+		return true
+	}
+	if lastChance && len(l.held) < l.maxNode {
+		delete(l.waiters, serverID)
+		l.take(serverID, host)
 		return true
 	}
 	l.waiters[serverID] = waiter{host: host, due: due, seen: l.clock.Now()}

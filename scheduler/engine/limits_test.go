@@ -23,27 +23,27 @@ func due(m int) time.Time { return limitsStart.Add(time.Duration(m) * time.Minut
 
 func TestAFreedHostPlaceGoesToTheEarliestDueWaiterOnly(t *testing.T) {
 	l, _ := newTestLimits(200, 1)
-	if !l.acquire("a", "h", due(0)) {
+	if !l.acquire("a", "h", due(0), false) {
 		t.Fatal("a free host refused its first image")
 	}
 	for _, w := range []struct {
 		id  string
 		due int
 	}{{"b", 5}, {"c", 1}, {"d", 3}} {
-		if l.acquire(w.id, "h", due(w.due)) {
+		if l.acquire(w.id, "h", due(w.due), false) {
 			t.Fatalf("%s took the place a holds", w.id)
 		}
 	}
 	if got := l.release("a"); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("a's release woke %v, want only c, the earliest due", got)
 	}
-	if l.acquire("b", "h", due(5)) || l.acquire("d", "h", due(3)) {
+	if l.acquire("b", "h", due(5), false) || l.acquire("d", "h", due(3), false) {
 		t.Fatal("a later waiter took the place c is first in line for")
 	}
-	if l.acquire("e", "h", due(10)) {
+	if l.acquire("e", "h", due(10), false) {
 		t.Fatal("a newcomer jumped the line")
 	}
-	if !l.acquire("c", "h", due(1)) {
+	if !l.acquire("c", "h", due(1), false) {
 		t.Fatal("c, woken, did not get the place")
 	}
 	for _, next := range []string{"d", "b", "e"} {
@@ -51,7 +51,7 @@ func TestAFreedHostPlaceGoesToTheEarliestDueWaiterOnly(t *testing.T) {
 		if got := l.release(holder); !slices.Equal(got, []string{next}) {
 			t.Fatalf("%s's release woke %v, want %s", holder, got, next)
 		}
-		if !l.acquire(next, "h", due(map[string]int{"d": 3, "b": 5, "e": 10}[next])) {
+		if !l.acquire(next, "h", due(map[string]int{"d": 3, "b": 5, "e": 10}[next]), false) {
 			t.Fatalf("%s did not get the place it was woken for", next)
 		}
 	}
@@ -62,15 +62,15 @@ func TestAFreedHostPlaceGoesToTheEarliestDueWaiterOnly(t *testing.T) {
 
 func TestAWaiterOnAFullHostDoesNotHoldUpOtherHosts(t *testing.T) {
 	l, _ := newTestLimits(2, 1)
-	l.acquire("a", "h1", due(0))
-	l.acquire("b", "h2", due(0))
-	if l.acquire("d", "h1", due(1)) || l.acquire("c", "h3", due(2)) {
+	l.acquire("a", "h1", due(0), false)
+	l.acquire("b", "h2", due(0), false)
+	if l.acquire("d", "h1", due(1), false) || l.acquire("c", "h3", due(2), false) {
 		t.Fatal("a third image started on a node limited to two")
 	}
 	if got := l.release("b"); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("b's release woke %v, want c: d, though earlier, waits for h1", got)
 	}
-	if !l.acquire("c", "h3", due(2)) || l.acquire("d", "h1", due(1)) {
+	if !l.acquire("c", "h3", due(2), false) || l.acquire("d", "h1", due(1), false) {
 		t.Fatal("c did not get the node's free place, or d got a place on a full host")
 	}
 }
@@ -82,7 +82,7 @@ func TestNoWaiterStarves(t *testing.T) {
 	// exactly the earliest-due waiter, which then gets the place, so every
 	// run is served once those due before it are.
 	l, clock := newTestLimits(200, 1)
-	l.acquire("r000", "h", due(0))
+	l.acquire("r000", "h", due(0), false)
 	holder := "r000"
 	var served []string
 	waiting := map[string]time.Time{}
@@ -92,7 +92,7 @@ func TestNoWaiterStarves(t *testing.T) {
 		id := fmt.Sprintf("r%03d", round)
 		d := due(round * 7 % 50)
 		waiting[id] = d
-		if l.acquire(id, "h", d) {
+		if l.acquire(id, "h", d, false) {
 			t.Fatalf("round %d: %s started while %s holds the host", round, id, holder)
 		}
 		woken := l.release(holder)
@@ -105,11 +105,11 @@ func TestNoWaiterStarves(t *testing.T) {
 			}
 		}
 		for other, d := range waiting {
-			if other != woken[0] && l.acquire(other, "h", d) {
+			if other != woken[0] && l.acquire(other, "h", d, false) {
 				t.Fatalf("round %d: %s took the place %s was woken for", round, other, woken[0])
 			}
 		}
-		if !l.acquire(woken[0], "h", waiting[woken[0]]) {
+		if !l.acquire(woken[0], "h", waiting[woken[0]], false) {
 			t.Fatalf("round %d: %s was woken but got no place", round, woken[0])
 		}
 		holder = woken[0]
@@ -118,7 +118,7 @@ func TestNoWaiterStarves(t *testing.T) {
 	}
 	for len(waiting) > 0 {
 		woken := l.release(holder)
-		if len(woken) != 1 || !l.acquire(woken[0], "h", waiting[woken[0]]) {
+		if len(woken) != 1 || !l.acquire(woken[0], "h", waiting[woken[0]], false) {
 			t.Fatalf("draining: release woke %v", woken)
 		}
 		holder = woken[0]
@@ -132,17 +132,17 @@ func TestNoWaiterStarves(t *testing.T) {
 
 func TestAWaiterThatStopsAskingLosesItsPlaceInLine(t *testing.T) {
 	l, clock := newTestLimits(200, 1)
-	l.acquire("a", "h", due(0))
-	l.acquire("gone", "h", due(1)) // its node will never ask again
-	l.acquire("b", "h", due(2))
+	l.acquire("a", "h", due(0), false)
+	l.acquire("gone", "h", due(1), false) // its node will never ask again
+	l.acquire("b", "h", due(2), false)
 	if got := l.release("a"); !slices.Equal(got, []string{"gone"}) {
 		t.Fatalf("release woke %v, want gone", got)
 	}
-	if l.acquire("b", "h", due(2)) {
+	if l.acquire("b", "h", due(2), false) {
 		t.Fatal("b jumped ahead of a waiter still in line")
 	}
 	clock.Advance(3*DefaultConfig().LimitWait + time.Second)
-	if !l.acquire("b", "h", due(2)) {
+	if !l.acquire("b", "h", due(2), false) {
 		t.Fatal("a waiter silent for three LimitWaits still holds the line")
 	}
 }
@@ -154,17 +154,49 @@ func TestAWaiterThatStopsAskingLosesItsPlaceInLine(t *testing.T) {
 func BenchmarkAcquireWhileManyWait(b *testing.B) {
 	l, _ := newTestLimits(100, 1)
 	for i := range 100 {
-		if !l.acquire(fmt.Sprintf("busy-%d", i), fmt.Sprintf("host-%d", i), limitsStart) {
+		if !l.acquire(fmt.Sprintf("busy-%d", i), fmt.Sprintf("host-%d", i), limitsStart, false) {
 			b.Fatal("a free place was refused")
 		}
 	}
 	for i := range 5000 {
-		l.acquire(fmt.Sprintf("waiting-%d", i), fmt.Sprintf("host-%d", i%500), limitsStart.Add(time.Duration(i)*time.Second))
+		l.acquire(fmt.Sprintf("waiting-%d", i), fmt.Sprintf("host-%d", i%500), limitsStart.Add(time.Duration(i)*time.Second), false)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		id := fmt.Sprintf("waiting-%d", i%5000)
-		l.acquire(id, fmt.Sprintf("host-%d", i%500), limitsStart.Add(time.Duration(i%5000)*time.Second))
+		l.acquire(id, fmt.Sprintf("host-%d", i%500), limitsStart.Add(time.Duration(i%5000)*time.Second), false)
+	}
+}
+
+func TestALastChanceRunTakesAFreePlacePastItsHostsLimitButNotTheNodes(t *testing.T) {
+	due := func(m int) time.Time { return limitsStart.Add(time.Duration(m) * time.Minute) }
+	l, _ := newTestLimits(3, 1)
+	if !l.acquire("a", "h", due(0), false) {
+		t.Fatal("a free place was refused")
+	}
+	if l.acquire("w", "h", due(1), false) {
+		t.Fatal("a second image on a host limited to one")
+	}
+	if l.acquire("b", "h", due(2), false) {
+		t.Fatal("a second image on a host limited to one")
+	}
+	// b's window is about to close: it goes ahead of w and past h's limit.
+	if !l.acquire("b", "h", due(2), true) {
+		t.Fatal("a run on its last chance found no place on a node with free places")
+	}
+	if got := l.inFlight(); got != 2 {
+		t.Fatalf("%d in flight, want 2", got)
+	}
+	if !l.acquire("c", "g", due(3), true) {
+		t.Fatal("the node's last place was refused")
+	}
+	if l.acquire("d", "g", due(4), true) {
+		t.Fatal("a last-chance run went past the node's limit")
+	}
+	// Releases give the host back to the line, first come first served.
+	l.release("a")
+	if first := l.release("b"); !slices.Equal(first, []string{"w"}) {
+		t.Fatalf("first in line after the host freed: %v, want [w]", first)
 	}
 }

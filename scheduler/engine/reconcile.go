@@ -347,8 +347,14 @@ func (p *pass) startAttempt(ctx context.Context) error {
 	}
 	p.noteHost(srv)
 	p.replan()
-	if !p.e.limits.acquire(p.id, srv.HostID, p.run.Due()) {
+	// The last wait for a place that leaves time for an attempt ends
+	// LimitWait before the cutoff; from then on the run goes first.
+	last := p.run.Cutoff().Add(-p.e.cfg.LimitWait)
+	if !p.e.limits.acquire(p.id, srv.HostID, p.run.Due(), !p.now.Before(last)) {
 		p.due = p.now.Add(p.e.cfg.LimitWait)
+		if p.now.Before(last) && last.Before(p.due) {
+			p.due = last
+		}
 		return errWait
 	}
 	p.run.ServerName = srv.Name
