@@ -23,8 +23,11 @@ func TestTheWriteDeadlineIsRenewedAndNeverOutlivesTheLease(t *testing.T) {
 	if now := time.Now(); !first.After(now) || first.After(now.Add(ttl)) {
 		t.Fatalf("deadline %v is not within the %v TTL from now %v", first, ttl, now)
 	}
+	// a held every shard before b joined; once b owns its own, a's claims
+	// on them are gone, and so is a's deadline for writing them.
+	c.waitOwned(b, st.assignment.ShardsOf("b"))
 	if _, err := a.WriteDeadline(theirs); !errors.Is(err, ErrFenced) {
-		t.Fatalf("deadline of b's shard: %v, want ErrFenced", err)
+		t.Fatalf("deadline of b's shard, which b owns: %v, want ErrFenced", err)
 	}
 	// Keep-alives move it on.
 	renewed := time.NewTimer(waitTimeout)
