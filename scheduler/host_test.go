@@ -80,40 +80,57 @@ func overlaps(bs []booking) (int, []string) {
 	return n, examples
 }
 
-// hostFleet places n schedules drawn from m, 40 to a host, each with a
-// snapshot duration from snapshotMinutes; known says which learn their
-// host at placement (the others learn it afterwards, through Place and
-// Repair, as the engine does).
-func hostFleet(t *testing.T, n int, m mix, seed uint64, known bool, now time.Time) (*scheduler.Planner, map[scheduler.Key]scheduler.Host, map[scheduler.Key]time.Duration) {
-	t.Helper()
+// drawn is a fleet drawFleet drew: n schedules from a mix, 40 to a host,
+// each with a snapshot duration from snapshotMinutes.
+type drawn struct {
+	hosts  map[scheduler.Key]scheduler.Host
+	sizes  map[scheduler.Key]time.Duration
+	scheds map[scheduler.Key]scheduler.Schedule
+}
+
+func drawFleet(n int, m mix, seed uint64) drawn {
 	rng := rand.New(rand.NewPCG(seed, uint64(n)))
-	p := scheduler.NewPlanner()
-	hosts := map[scheduler.Key]scheduler.Host{}
-	sizes := map[scheduler.Key]time.Duration{}
-	scheds := map[scheduler.Key]scheduler.Schedule{}
+	f := drawn{map[scheduler.Key]scheduler.Host{}, map[scheduler.Key]time.Duration{}, map[scheduler.Key]scheduler.Schedule{}}
 	for i := range n {
 		k := scheduler.Key(i)
-		hosts[k] = scheduler.Host(1 + rng.IntN(n/40))
-		sizes[k] = snapshotMinutes(rng)
-		scheds[k] = m(rng)
-		h := hosts[k]
-		if !known {
+		f.hosts[k], f.sizes[k], f.scheds[k] = scheduler.Host(1+rng.IntN(n/40)), snapshotMinutes(rng), m(rng)
+	}
+	return f
+}
+
+// place places every schedule of f, with its host or (blind) without.
+func (f drawn) place(t *testing.T, p *scheduler.Planner, blind bool) {
+	t.Helper()
+	for i := range len(f.hosts) {
+		k := scheduler.Key(i)
+		h := f.hosts[k]
+		if blind {
 			h = 0
 		}
-		if _, err := p.Place(k, scheds[k], sizes[k], h); err != nil {
+		if _, err := p.Place(k, f.scheds[k], f.sizes[k], h); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// hostFleet places a fleet of n schedules (drawFleet); known says whether
+// they learn their host at placement (the others learn it afterwards,
+// through Place and Repair, as the engine does once images were taken).
+func hostFleet(t *testing.T, n int, m mix, seed uint64, known bool, now time.Time) (*scheduler.Planner, map[scheduler.Key]scheduler.Host, map[scheduler.Key]time.Duration) {
+	t.Helper()
+	f := drawFleet(n, m, seed)
+	p := scheduler.NewPlanner()
+	f.place(t, p, !known)
 	if !known {
 		for i := range n {
 			k := scheduler.Key(i)
-			if _, err := p.Place(k, scheds[k], sizes[k], hosts[k]); err != nil {
+			if _, err := p.Place(k, f.scheds[k], f.sizes[k], f.hosts[k]); err != nil {
 				t.Fatal(err)
 			}
 			p.Repair(k, now)
 		}
 	}
-	return p, hosts, sizes
+	return p, f.hosts, f.sizes
 }
 
 func TestSameHostImagesDoNotOverlapAndTheWeekStaysFlat(t *testing.T) {

@@ -229,54 +229,85 @@ func (p *Planner) hostMembers(host Host, key Key) bool {
 // retry, then less in flight; with host-mates the minute is chosen with
 // the hour.
 func (p *Planner) bestWeekly(d time.Weekday, key Key, weight uint16, host Host) Slot {
-	c, f := &p.hist.Creations, &p.hist.InFlight
-	var o *occupancy
 	if p.hostMembers(host, key) {
-		o = p.occupy(host, key)
+		return p.weeklyOnHost(d, p.occupy(host, key), weight, math.MaxInt64, true, nil)
 	}
+	c, f := &p.hist.Creations, &p.hist.InFlight
 	var (
 		best score
 		bs   Slot
 	)
 	for off := range 48 {
-		mask := p.edges.allowed[1][off]
-		if mask == 0 {
+		if p.edges.allowed[1][off] == 0 {
 			continue
 		}
 		cell := weeklyCell(d, off)
-		var out, tail int64
-		if off < 12 || off >= 36 {
-			out = 1
+		sc := score{0, c[cell], p.weeklyOut(off), p.weeklyTail(off), f[cell]}
+		if bs.IsZero() || sc.less(best) {
+			best, bs = sc, Slot{kind: Weekly, day: uint8(d), hours: [7]uint8{uint8(off)}}
 		}
-		if p.edges.tail[1][off] {
-			tail = 1
+	}
+	bs.minute = p.bestMinute(bs)
+	return bs
+}
+
+// weeklyOnHost is bestWeekly for a schedule with host-mates, whose
+// bookings o holds: it tries every hour and minute of day's window, ranked
+// as bestWeekly ranks hours, then by how tightly the image packs against
+// the host's bookings and how few creations share its minute. It skips
+// hours with limit creations or more, minutes that overlap a booking
+// unless overlapOK, and slots valid rejects (nil: none). It returns the
+// zero Slot when no candidate is left.
+func (p *Planner) weeklyOnHost(d time.Weekday, o *occupancy, weight uint16, limit int64, overlapOK bool, valid func(Slot) bool) Slot {
+	c, f := &p.hist.Creations, &p.hist.InFlight
+	var (
+		best score
+		bs   Slot
+	)
+	for off := range 48 {
+		cell := weeklyCell(d, off)
+		if c[cell] >= limit {
+			continue
 		}
-		sc := score{0, c[cell], out, tail, f[cell]}
-		s := Slot{kind: Weekly, day: uint8(d), hours: [7]uint8{uint8(off)}}
-		if o == nil {
+		for mask := p.edges.allowed[1][off]; mask != 0; mask &= mask - 1 {
+			m := bits.TrailingZeros64(mask)
+			start := cell*minutesPerHour + m
+			var clash int64
+			if !o.fits(start, int(weight)) {
+				if !overlapOK {
+					continue
+				}
+				clash = 1
+			}
+			s := Slot{kind: Weekly, day: uint8(d), minute: uint8(m), hours: [7]uint8{uint8(off)}}
+			if valid != nil && !valid(s) {
+				continue
+			}
+			sc := score{clash, c[cell], p.weeklyOut(off), p.weeklyTail(off), f[cell], o.waste(start, int(weight)), int64(p.minutes[start])}
 			if bs.IsZero() || sc.less(best) {
 				best, bs = sc, s
 			}
-			continue
 		}
-		for ; mask != 0; mask &= mask - 1 {
-			m := bits.TrailingZeros64(mask)
-			start := cell*minutesPerHour + m
-			ms := sc
-			if !o.fits(start, int(weight)) {
-				ms[0] = 1
-			}
-			ms[5], ms[6] = o.waste(start, int(weight)), int64(p.minutes[start])
-			if bs.IsZero() || ms.less(best) {
-				s.minute = uint8(m)
-				best, bs = ms, s
-			}
-		}
-	}
-	if o == nil {
-		bs.minute = p.bestMinute(bs)
 	}
 	return bs
+}
+
+// weeklyOut is 1 for the offsets of a weekly window outside its requested
+// day (the 12 hours on each side), which placement avoids when it can.
+func (p *Planner) weeklyOut(off int) int64 {
+	if off < 12 || off >= 36 {
+		return 1
+	}
+	return 0
+}
+
+// weeklyTail is 1 for the offsets too close to the window's end for every
+// retry (edges.go).
+func (p *Planner) weeklyTail(off int) int64 {
+	if p.edges.tail[1][off] {
+		return 1
+	}
+	return 0
 }
 
 // bestMinute picks, among the minutes the slot's positions allow, the one

@@ -192,39 +192,9 @@ func (p *Planner) replaceDaily(old Slot, o *occupancy, weight uint16, at instant
 	return s
 }
 
-// replaceWeekly searches a weekly slot for replace: in the open window a
-// slot only moves later, and not at all once its image is taken.
+// replaceWeekly searches a weekly slot for replace: clear of the host's
+// bookings, its hour below peak creations, and in the open window a slot
+// only moves later, and not at all once its image is taken (mayBecome).
 func (p *Planner) replaceWeekly(old Slot, o *occupancy, weight uint16, at instant, peak int64) Slot {
-	d := time.Weekday(old.day)
-	c, f := &p.hist.Creations, &p.hist.InFlight
-	var (
-		best score
-		bs   Slot
-	)
-	for off := range 48 {
-		cell := weeklyCell(d, off)
-		if c[cell]+1 > peak {
-			continue
-		}
-		var out, tail int64
-		if off < 12 || off >= 36 {
-			out = 1
-		}
-		if p.edges.tail[1][off] {
-			tail = 1
-		}
-		for mask := p.edges.allowed[1][off]; mask != 0; mask &= mask - 1 {
-			m := bits.TrailingZeros64(mask)
-			start := cell*minutesPerHour + m
-			s := Slot{kind: Weekly, day: old.day, minute: uint8(m), hours: [7]uint8{uint8(off)}}
-			if !o.fits(start, int(weight)) || !p.mayBecome(old, s, at) {
-				continue
-			}
-			sc := score{0, c[cell], out, tail, f[cell], o.waste(start, int(weight)), int64(p.minutes[start])}
-			if bs.IsZero() || sc.less(best) {
-				best, bs = sc, s
-			}
-		}
-	}
-	return bs
+	return p.weeklyOnHost(time.Weekday(old.day), o, weight, peak, false, func(s Slot) bool { return p.mayBecome(old, s, at) })
 }

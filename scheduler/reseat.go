@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"math"
-	"math/bits"
 	"time"
 )
 
@@ -68,37 +67,5 @@ func (p *Planner) reseatDaily(old Slot, o *occupancy, weight uint16, at instant)
 // a weekly slot: in its open window, an image still ahead moves only
 // later, and one taken or under way does not move.
 func (p *Planner) reseatWeekly(old Slot, o *occupancy, weight uint16, at instant) Slot {
-	d := time.Weekday(old.day)
-	c, f := &p.hist.Creations, &p.hist.InFlight
-	var (
-		best score
-		bs   Slot
-	)
-	for off := range 48 {
-		cell := weeklyCell(d, off)
-		var out, tail int64
-		if off < 12 || off >= 36 {
-			out = 1
-		}
-		if p.edges.tail[1][off] {
-			tail = 1
-		}
-		for mask := p.edges.allowed[1][off]; mask != 0; mask &= mask - 1 {
-			m := bits.TrailingZeros64(mask)
-			start := cell*minutesPerHour + m
-			s := Slot{kind: Weekly, day: old.day, minute: uint8(m), hours: [7]uint8{uint8(off)}}
-			if !p.mayBecome(old, s, at) {
-				continue
-			}
-			var clash int64
-			if !o.fits(start, int(weight)) {
-				clash = 1
-			}
-			sc := score{clash, c[cell], out, tail, f[cell], o.waste(start, int(weight)), int64(p.minutes[start])}
-			if bs.IsZero() || sc.less(best) {
-				best, bs = sc, s
-			}
-		}
-	}
-	return bs
+	return p.weeklyOnHost(time.Weekday(old.day), o, weight, math.MaxInt64, true, func(s Slot) bool { return p.mayBecome(old, s, at) })
 }

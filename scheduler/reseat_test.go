@@ -1,7 +1,6 @@
 package scheduler_test
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ func nextAfter(s scheduler.Slot, now time.Time) time.Time {
 }
 
 func TestSchedulesReseatedWhenTheirHostsAreLearnedOverlapNothing(t *testing.T) {
-	// A Wednesday morning: the fleet was placed blind (its node could not
+	// A Wednesday morning: the drawn was placed blind (its node could not
 	// ask the cloud for the servers in time) and learns the hosts before
 	// any image is taken.
 	now := at("2026-11-25T10:30:00Z")
@@ -30,18 +29,10 @@ func TestSchedulesReseatedWhenTheirHostsAreLearnedOverlapNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const n = 1000
-			rng := rand.New(rand.NewPCG(7, n))
+			f := drawFleet(n, tt.mix, 7)
+			hosts, sizes, scheds := f.hosts, f.sizes, f.scheds
 			p := scheduler.NewPlanner()
-			hosts := map[scheduler.Key]scheduler.Host{}
-			sizes := map[scheduler.Key]time.Duration{}
-			scheds := map[scheduler.Key]scheduler.Schedule{}
-			for i := range n {
-				k := scheduler.Key(i)
-				hosts[k], sizes[k], scheds[k] = scheduler.Host(1+rng.IntN(n/40)), snapshotMinutes(rng), tt.mix(rng)
-				if _, err := p.Place(k, scheds[k], sizes[k], 0); err != nil {
-					t.Fatal(err)
-				}
-			}
+			f.place(t, p, true)
 			blind, _ := overlaps(bookings(p, hosts, sizes))
 			moved := 0
 			for i := range n {

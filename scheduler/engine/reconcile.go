@@ -191,12 +191,15 @@ func (p *pass) noteHost(srv cloud.Server) {
 }
 
 // replan tells the planner the schedule's host and booking as this pass
-// knows them (the slot stays) and lets it move the slot off the host's
-// other images if they now overlap, as a rebalance may move it (and
-// queues any other schedule the repair moved, as Rebalance does).
+// knows them (the slot stays) and, if they now overlap the host's other
+// images, moves the slot off them: afresh while the schedule's first image
+// is still ahead (Planner.Reseat; the pending run, not started, is then
+// planned again), else as a rebalance may move it (Planner.Repair, which
+// may move another schedule too, queued here as Rebalance does).
 func (p *pass) replan() {
 	e, key := p.e, scheduler.Key(p.i)
 	booked, host := p.booking(), hostKey(p.runs.GetHost())
+	first := p.firstAhead()
 	e.mu.Lock()
 	if e.tab.entries[p.i].flags&flagDrop != 0 {
 		e.mu.Unlock()
@@ -204,22 +207,37 @@ func (p *pass) replan() {
 	}
 	slot, err := e.planner.Place(key, p.sched, booked, host)
 	now := e.clock.Now()
-	for _, m := range e.planner.Repair(key, now) {
-		if m.Key == key {
-			slot = m.To
-			continue
+	reseated := false
+	if first {
+		if e.planner.Tangled(key) {
+			slot, reseated = e.planner.Reseat(key, now)
 		}
-		// Another schedule traded hours with this one: its reconcile
-		// stores its new slot and moves its pending run.
-		if j := int32(m.Key); int(j) < len(e.tab.entries) && e.tab.entries[j].id != "" {
-			e.tab.schedule(j, now.UnixNano())
-			e.signalLocked()
+	} else {
+		for _, m := range e.planner.Repair(key, now) {
+			if m.Key == key {
+				slot = m.To
+				continue
+			}
+			// Another schedule traded hours with this one: its reconcile
+			// stores its new slot and moves its pending run.
+			if j := int32(m.Key); int(j) < len(e.tab.entries) && e.tab.entries[j].id != "" {
+				e.tab.schedule(j, now.UnixNano())
+				e.signalLocked()
+			}
 		}
 	}
+	crowded := first && e.planner.Tangled(key)
 	e.mu.Unlock()
 	e.wake()
 	if err == nil {
 		p.setSlot(slot)
+	}
+	if reseated && p.run != nil {
+		p.run, p.dirty = nil, true
+	}
+	if crowded {
+		// Host-mates placed after it may leave it room.
+		p.wakeBy(now.Add(seatRetry))
 	}
 }
 

@@ -68,9 +68,8 @@ func (p *pass) firstAhead() bool {
 }
 
 // seat learns the host of a schedule whose first image is still ahead, if
-// it is not known yet, and reseats the slot when it overlaps a host-mate's
-// image; the pending run, not started, is then planned afresh. learned
-// says whether this pass has already tried to read the server.
+// it is not known yet, and replans it on that host; tried says whether
+// this pass has already tried to read the server.
 func (p *pass) seat(ctx context.Context, tried bool) {
 	if !p.firstAhead() {
 		return
@@ -84,31 +83,7 @@ func (p *pass) seat(ctx context.Context, tried bool) {
 			return
 		}
 	}
-	e, key := p.e, scheduler.Key(p.i)
-	booked, host := p.booking(), hostKey(p.runs.GetHost())
-	e.mu.Lock()
-	if e.tab.entries[p.i].flags&flagDrop != 0 {
-		e.mu.Unlock()
-		return
-	}
-	var (
-		slot  scheduler.Slot
-		moved bool
-	)
-	if _, err := e.planner.Place(key, p.sched, booked, host); err == nil && e.planner.Tangled(key) {
-		slot, moved = e.planner.Reseat(key, p.now)
-	}
-	crowded := e.planner.Tangled(key)
-	e.mu.Unlock()
-	if moved {
-		p.setSlot(slot)
-		if p.run != nil {
-			p.run, p.dirty = nil, true
-		}
-	}
-	if crowded {
-		p.wakeBy(p.now.Add(seatRetry))
-	}
+	p.replan()
 }
 
 // wakeBy makes the pass due again no later than at.

@@ -26,9 +26,6 @@ import (
 // machine's sake: every minute of lateness here is the planner's or the
 // limiter's, and the hourly creations must be as flat as planned.
 func TestTwoWeeksOfASeededFleetStartOnTimeAndStayFlat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("two simulated weeks of 500 servers")
-	}
 	en := newEnv(t, func(c *engine.Config) { c.RebalanceInterval = 15 * time.Minute })
 	reg := prometheus.NewRegistry()
 	en.stopEngine()

@@ -29,9 +29,6 @@ var (
 // that every window produced exactly one image, retention kept exactly the
 // newest images, no manual snapshot was touched, and creations were flat.
 func TestFourteenDaysOfFiveHundredServers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("two simulated weeks of a 500-server fleet")
-	}
 	// 14 simulated days in about five real minutes: a simulated hour is
 	// 0.9 s, and the planner keeps slots 10 simulated minutes (150 ms)
 	// clear of the next hour, so a pause of the machine shorter than that
